@@ -65,6 +65,6 @@ case "$what" in
   main) setup_main ;;
   train) setup_train ;;
   models) setup_models ;;
-  all) setup_main; setup_train ;;
+  all) setup_main; setup_train; setup_models ;;
   *) echo "usage: bash scripts/setup.sh [main|train|models|all]" >&2; exit 2 ;;
 esac

@@ -86,10 +86,11 @@ def compute_metrics(graded: list[dict], golds: list[dict], mode: str) -> dict:
 
 
 def grade_file(pred_file, gold_file, answer_key: str, mode: str = "exact", timeout: float = DEFAULT_TIMEOUT,
-               workers: int | None = None, quiet: bool = False) -> dict:
-    """Grade ``pred_file`` against ``gold_file``; write results.jsonl and metrics.json beside it."""
+               workers: int | None = None, quiet: bool = False, limit: int | None = None) -> dict:
+    """Grade ``pred_file`` against ``gold_file`` (its first ``limit`` rows, if given);
+    write results.jsonl and metrics.json beside it."""
     pred_file, gold_file = Path(pred_file), Path(gold_file)
-    golds = read_jsonl(gold_file, required=("answer",))
+    golds = read_jsonl(gold_file, required=("answer",))[:limit]
     rows = read_jsonl(pred_file, required=("id", "response"))
     rows = join_to_gold(rows, golds, pred_file, gold_file)
     graded = grade_rows(rows, golds, answer_key, mode, timeout, workers)

