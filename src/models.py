@@ -184,6 +184,7 @@ def make_tiny_model(out, vocab_size: int = 512, hidden: int = 64, layers: int = 
                          max_position_embeddings=2048, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
                          bos_token_id=None, tie_word_embeddings=False)
     LlamaForCausalLM(config).save_pretrained(out, safe_serialization=True)
+    compat_config(out)
     return out
 
 

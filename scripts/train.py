@@ -1,0 +1,110 @@
+"""Training entry point: LLaMA-Factory with the original's ``vanilla`` template (run in .venv-train).
+
+    python scripts/train.py scripts/configs/stage1_sft.yaml dataset=gsm8k_iter1_hybrid \\
+        model_name_or_path=MODEL output_dir=OUT [key=value ...]
+    python scripts/train.py --export scripts/configs/export.yaml model_name_or_path=MODEL \\
+        adapter_name_or_path=SFT,DPO export_dir=MERGED
+    torchrun --nproc_per_node 4 scripts/train.py CONFIG deepspeed=scripts/configs/ds_z3_config.json ...
+
+The ``vanilla`` template (prompt text, then response text, then EOS; no system text, no role tags,
+no BOS from the template) no longer exists in LLaMA-Factory by name, so it is registered here,
+in-process, before LLaMA-Factory's own entry points run (``llamafactory-cli`` in a separate
+process would not see it). Every input is checked before a model loads: dataset names and files,
+the preference-pair format, adapter folders.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from src import registry  # noqa: E402
+from src.jsonio import DataError  # noqa: E402
+
+
+def register_vanilla() -> None:
+    from llamafactory.data.template import TEMPLATES, register_template
+    if "vanilla" not in TEMPLATES:
+        # the defaults are exactly the original vanilla template: user "{{content}}",
+        # assistant "{{content}}" + EOS, empty prefix (no BOS), no system text
+        register_template(name="vanilla")
+
+
+def parse(argv: list[str]) -> tuple[bool, dict]:
+    export = "--export" in argv
+    argv = [a for a in argv if a != "--export"]
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        sys.exit(0 if argv else 2)
+    config_path = Path(argv[0])
+    if not config_path.is_file():
+        raise DataError(f"{config_path}: config file not found")
+    config = yaml.safe_load(config_path.read_text()) or {}
+    for item in argv[1:]:
+        if "=" not in item:
+            raise DataError(f"override {item!r} is not key=value")
+        key, value = item.split("=", 1)
+        config[key] = yaml.safe_load(value) if value != "" else None
+    return export, config
+
+
+def check_pairs_file(path: Path, name: str) -> None:
+    rows = json.loads(path.read_text())
+    first = rows[0] if rows else {}
+    if "chosen" not in first or "rejected" not in first:
+        hint = (" (original v0.5 form 'output: [chosen, rejected]'; convert it with "
+                f"`python -m src.construct_training_data convert-pairs --input {path} --output NEW.json`)"
+                if isinstance(first.get("output"), list) else "")
+        raise DataError(f"{path}: dataset {name!r} is a preference set but row 0 has no 'chosen'/'rejected'{hint}")
+
+
+def check_inputs(config: dict, export: bool) -> None:
+    for key in ("model_name_or_path",) + (() if export else ("output_dir", "dataset")):
+        if not config.get(key):
+            raise DataError(f"missing setting '{key}' (give it as {key}=...)")
+    model = Path(str(config["model_name_or_path"]))
+    if model.exists() and not (model / "config.json").is_file():
+        raise DataError(f"{model}: not a model folder (no config.json)")
+    for adapter in str(config.get("adapter_name_or_path") or "").split(","):
+        if adapter:
+            a = Path(adapter)
+            if not (a / "adapter_config.json").is_file() or not any(
+                    (a / f).is_file() for f in ("adapter_model.safetensors", "adapter_model.bin")):
+                raise DataError(f"{a}: not a LoRA adapter folder (needs adapter_config.json and adapter_model.safetensors)")
+    if export:
+        return
+    dataset_dir = config.get("dataset_dir", "data/llama_factory")
+    info = registry.load(dataset_dir)
+    for name in str(config["dataset"]).split(","):
+        path = registry.resolve(dataset_dir, name.strip())
+        if config.get("stage") == "dpo":
+            if not info[name.strip()].get("ranking"):
+                raise DataError(f"{Path(dataset_dir) / registry.REGISTRY}: dataset {name!r} is not registered as "
+                                "preference data (ranking: true); register it with kind 'pairs'")
+            check_pairs_file(path, name)
+
+
+def main(argv=None) -> int:
+    try:
+        export, config = parse(list(sys.argv[1:] if argv is None else argv))
+        check_inputs(config, export)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    register_vanilla()
+    from llamafactory.train.tuner import export_model, run_exp
+    if export:
+        export_model(config)
+        print(f"[train] merged model written to {config['export_dir']}")
+    else:
+        run_exp(config)
+        print(f"[train] adapter written to {config['output_dir']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

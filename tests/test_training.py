@@ -1,0 +1,148 @@
+"""Training with LLaMA-Factory (in .venv-train) on a tiny random model: SFT, DPO, ORPO, export."""
+import json
+import math
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from src import registry
+from src.jsonio import write_json
+from tests.conftest import ROOT
+
+TRAIN_PY = Path(os.environ.get("W2S_TRAIN_VENV", ROOT / ".venv-train")) / "bin" / "python"
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+FAST = ["per_device_train_batch_size=4", "gradient_accumulation_steps=1", "logging_steps=1", "num_train_epochs=1"]
+
+pytestmark = pytest.mark.skipif(not TRAIN_PY.exists(), reason=f"no training environment at {TRAIN_PY} (bash scripts/setup.sh train)")
+
+
+def train(*args, check=True):
+    proc = subprocess.run(["bash", str(ROOT / "scripts/train.sh"), *map(str, args)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"train.sh {args[0]} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def in_train_env(code: str) -> str:
+    proc = subprocess.run([str(TRAIN_PY), "-c", textwrap.dedent(code)], cwd=ROOT, env=ENV, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """A tiny random model and a registry with an SFT set and a preference set."""
+    from src.models import make_tiny_model
+    tmp = tmp_path_factory.mktemp("train")
+    model = make_tiny_model(tmp / "tiny")
+    lf = tmp / "lf"
+    rows = [{"id": i, "content": f"Question: What is {i} plus 1?\nAnswer:", "output": f"{i} + 1 = {i + 1}\n#### {i + 1}"}
+            for i in range(16)]
+    write_json(lf / "sft.json", rows)
+    registry.register(lf, "toy_sft", lf / "sft.json", "sft")
+    write_json(lf / "pairs.json", [{"id": r["id"], "instruction": r["content"], "input": "", "chosen": r["output"],
+                                    "rejected": f"{r['id']} + 1 = {r['id'] + 2}\n#### {r['id'] + 2}"} for r in rows])
+    registry.register(lf, "toy_pairs", lf / "pairs.json", "pairs")
+    ENV["DATASET_DIR"] = str(lf)
+    sft = tmp / "sft"
+    train("stage1_sft", "toy_sft", model, sft, *FAST)
+    return {"tmp": tmp, "model": model, "lf": lf, "sft": sft}
+
+
+def test_sft_writes_an_adapter(setup):
+    cfg = json.loads((setup["sft"] / "adapter_config.json").read_text())
+    assert cfg["r"] == 8 and cfg["lora_alpha"] == 16 and cfg["lora_dropout"] == 0.0
+    assert set(cfg["target_modules"]) == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    assert (setup["sft"] / "adapter_model.safetensors").is_file()
+
+
+def test_vanilla_template_ids_and_labels(setup):
+    """Prompt text, response text, EOS; no BOS from the template; prompt tokens masked in the labels."""
+    out = in_train_env(f"""
+        import json, sys
+        sys.path.insert(0, "scripts")
+        from train import register_vanilla
+        register_vanilla()
+        from llamafactory.data import get_dataset, get_template_and_fix_tokenizer
+        from llamafactory.hparams import get_train_args
+        from llamafactory.model import load_tokenizer
+        args = dict(stage="sft", do_train=True, model_name_or_path="{setup['model']}", dataset="toy_sft",
+                    dataset_dir="{setup['lf']}", template="vanilla", output_dir="{setup['tmp']}/unused",
+                    finetuning_type="lora", cutoff_len=512, overwrite_cache=True, report_to="none")
+        model_args, data_args, training_args, finetuning_args, _ = get_train_args(args)
+        tm = load_tokenizer(model_args)
+        template = get_template_and_fix_tokenizer(tm["tokenizer"], data_args)
+        ds = get_dataset(template, model_args, data_args, training_args, stage="sft", **tm)["train_dataset"]
+        tok = tm["tokenizer"]
+        row = json.load(open("{setup['lf']}/sft.json"))[3]
+        p = tok.encode(row["content"], add_special_tokens=False)
+        r = tok.encode(row["output"], add_special_tokens=False)
+        ex = ds[3]
+        print(json.dumps(dict(ok_ids=ex["input_ids"] == p + r + [tok.eos_token_id],
+                              ok_labels=ex["labels"] == [-100] * len(p) + r + [tok.eos_token_id],
+                              bos=tok.bos_token_id in ex["input_ids"][:1] if tok.bos_token_id is not None else False)))
+    """)
+    assert json.loads(out) == {"ok_ids": True, "ok_labels": True, "bos": False}
+
+
+def test_dpo_starts_at_ln2_from_the_sft_adapter(setup):
+    out = setup["tmp"] / "dpo"
+    train("dpo", "toy_pairs", setup["model"], out, setup["sft"], *FAST)
+    first = json.loads((out / "trainer_log.jsonl").read_text().splitlines()[0])
+    assert first["loss"] == pytest.approx(math.log(2), abs=1e-4)
+
+
+def test_orpo_runs(setup):
+    out = setup["tmp"] / "orpo"
+    train("orpo", "toy_pairs", setup["model"], out, setup["sft"], *FAST)
+    losses = [json.loads(l)["loss"] for l in (out / "trainer_log.jsonl").read_text().splitlines() if '"loss"' in l]
+    assert losses and all(math.isfinite(x) for x in losses) and (out / "adapter_model.safetensors").is_file()
+
+
+def test_export_merges_adapters_in_order(setup):
+    """Merged model logits == base + SFT adapter (merged) + DPO adapter applied with peft."""
+    dpo = setup["tmp"] / "dpo_for_export"
+    train("dpo", "toy_pairs", setup["model"], dpo, setup["sft"], *FAST, "learning_rate=0.05")
+    merged = setup["tmp"] / "merged"
+    train("export", "-", setup["model"], merged, f"{setup['sft']},{dpo}")
+    out = in_train_env(f"""
+        import torch
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM
+        ids = torch.tensor([[5, 17, 42, 99, 7, 3]])
+        base = AutoModelForCausalLM.from_pretrained("{setup['model']}", torch_dtype=torch.float32)
+        stacked = PeftModel.from_pretrained(base, "{setup['sft']}").merge_and_unload()
+        stacked = PeftModel.from_pretrained(stacked, "{dpo}")
+        plain = AutoModelForCausalLM.from_pretrained("{setup['model']}", torch_dtype=torch.float32)
+        m = AutoModelForCausalLM.from_pretrained("{merged}", torch_dtype=torch.float32)
+        with torch.no_grad():
+            a, b, c = stacked(ids).logits, m(ids).logits, plain(ids).logits
+        print((a - b).abs().max().item(), (a - c).abs().max().item())
+    """)
+    diff_merged, diff_base = map(float, out.split())
+    assert diff_merged < 1e-4 < diff_base
+
+
+@pytest.mark.parametrize("case", ["unknown_dataset", "missing_file", "v05_pairs", "bad_adapter"])
+def test_bad_inputs_are_one_line_errors(setup, case):
+    lf, tmp = setup["lf"], setup["tmp"]
+    if case == "unknown_dataset":
+        args, expect = ("stage1_sft", "nope", setup["model"], tmp / "x"), "no dataset named 'nope'"
+    elif case == "missing_file":
+        registry.register(lf, "gone", lf / "gone.json", "sft")
+        args, expect = ("stage1_sft", "gone", setup["model"], tmp / "x"), "gone.json, which does not exist"
+    elif case == "v05_pairs":
+        write_json(lf / "old.json", [{"id": 0, "instruction": "q", "input": "", "output": ["a", "b"]}])
+        registry.register(lf, "old_pairs", lf / "old.json", "pairs")
+        args, expect = ("dpo", "old_pairs", setup["model"], tmp / "x", setup["sft"]), "convert-pairs --input"
+    else:
+        (tmp / "empty_adapter").mkdir(exist_ok=True)
+        args, expect = ("dpo", "toy_pairs", setup["model"], tmp / "x", tmp / "empty_adapter"), "not a LoRA adapter folder"
+    proc = train(*args, check=False)
+    assert proc.returncode == 1
+    err = proc.stderr.strip()
+    assert err.startswith("error: ") and "\n" not in err and expect in err
