@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The method's stages, shared by run_gsm8k.sh, run_math.sh and run_olympic.sh (which set the
+# variables and source this file). Orchestration only: every stage calls a standalone module.
+# A stage is skipped when its marker $RUN/.done/<stage> exists (written last, after its outputs);
+# FORCE=1 redoes every stage, REDO="stage1 stage2" redoes some, STAGES="..." runs only those.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+PY=${W2S_VENV:-$ROOT/.venv}/bin/python
+export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
+
+has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; }
+
+# ---------------------------------------------------------------- settings
+if [ -z "${WEAK_BASE:-}${WEAK_MODEL:-}" ] && { [ "${DEMO:-}" = 1 ] || ! has_gpu; }; then DEMO=1; else DEMO=${DEMO:-0}; fi
+if [ "$DEMO" = 1 ]; then
+  [ -x "$PY" ] || bash scripts/setup.sh all
+  bash scripts/setup.sh models >/dev/null
+  WEAK_BASE=${WEAK_BASE:-$ROOT/.cache/models/smollm2-135m}
+  STRONG_BASE=${STRONG_BASE:-$ROOT/.cache/models/gemma3-270m}
+  RUN=${RUN:-$ROOT/runs/${DATASET}_demo}
+  MAX_TOKENS=${MAX_TOKENS:-128}
+  N_SAMPLES=${N_SAMPLES:-10}
+  DEMO_SIZES=${DEMO_SIZES:-"64 64 32"}       # train_1 train_2 test
+  TRAIN_ARGS=${TRAIN_ARGS:-"num_train_epochs=2 per_device_train_batch_size=8 gradient_accumulation_steps=1 cutoff_len=512 logging_steps=1 learning_rate=2.0e-4"}
+  PREF_ARGS=${PREF_ARGS:-"num_train_epochs=1 per_device_train_batch_size=4 gradient_accumulation_steps=1 cutoff_len=512 logging_steps=1 learning_rate=5.0e-5"}
+  INFER_ARGS=${INFER_ARGS:-"--max_model_len 2048 --chunk_size 256"}
+fi
+: "${STRONG_BASE:?set STRONG_BASE (the strong model folder)}"
+RUN=${RUN:-$ROOT/runs/${DATASET}_$(basename "${WEAK_MODEL:-$WEAK_BASE}")_$(basename "$STRONG_BASE")}
+MAX_TOKENS=${MAX_TOKENS:-1024}
+N_SAMPLES=${N_SAMPLES:-10}
+ITER2=${ITER2:-1}
+BASELINES=${BASELINES:-1}
+PREF=${PREF:-"dpo orpo"}
+DEMO_SEED=${DEMO_SEED:-0}
+DEMO_IDS=${DEMO_IDS:-}
+TRAIN_ARGS=${TRAIN_ARGS:-}
+PREF_ARGS=${PREF_ARGS:-}
+INFER_ARGS=${INFER_ARGS:-}
+DATA=$RUN/data
+LF=$DATA/llama_factory
+OUT=$RUN/outputs
+MODELS=$RUN/models
+export DATASET_DIR=$LF
+mkdir -p "$RUN/.done" "$RUN/logs"
+
+status() { printf '[%s] %-22s %s\n' "$(date +%H:%M:%S)" "$1" "$2" | tee -a "$RUN/logs/status.log"; }
+
+stage() {  # stage NAME FUNCTION: run unless done
+  local name=$1 fn=$2
+  if [ -n "${STAGES:-}" ] && [[ " $STAGES " != *" $name "* ]]; then return; fi
+  if [ -f "$RUN/.done/$name" ] && [ "${FORCE:-0}" != 1 ] && [[ " ${REDO:-} " != *" $name "* ]]; then
+    status "$name" "done before (skipped)"; return
+  fi
+  rm -f "$RUN/.done/$name"
+  status "$name" "running (log: $RUN/logs/$name.log)"
+  local t0=$SECONDS
+  if ! "$fn" > >(tee -a "$RUN/logs/$name.log" | grep --line-buffered -E '^\[(grade|stage I|pairs|majority|full-weak|data|inference)\]|^error') 2>>"$RUN/logs/$name.log"; then
+    status "$name" "FAILED after $((SECONDS - t0))s; see $RUN/logs/$name.log"; tail -5 "$RUN/logs/$name.log" >&2; exit 1
+  fi
+  touch "$RUN/.done/$name"
+  status "$name" "done in $((SECONDS - t0))s"
+}
+
+# infer NAME MODEL ADAPTER(-) DATA_FILE [extra args]: -> $OUT/NAME/output.jsonl, results.jsonl, metrics.json
+infer() {
+  local name=$1 model=$2 adapter=$3 data=$4; shift 4
+  local a=(); [ "$adapter" != - ] && a=(--adapter "$adapter")
+  # shellcheck disable=SC2086
+  "$PY" -m src.inference --model_dir "$model" "${a[@]}" --data_file "$data" --answer_key "$ANSWER_KEY" \
+    --max_tokens "$MAX_TOKENS" --stop "${STOP[@]}" --output_file_name "$OUT/$name/output.jsonl" --quiet $INFER_ARGS "$@"
+}
+train() {  # train STAGE DATASET BASE OUT [ADAPTER] [args]
+  # shellcheck disable=SC2086
+  bash scripts/train.sh "$@" $TRAIN_ARGS
+}
+register() { "$PY" -c "from src import registry; registry.register('$LF', '$1', '$2', '${3:-sft}')"; }
+weak_model() { if [ -n "${WEAK_MODEL:-}" ]; then echo "$WEAK_MODEL -"; else echo "$WEAK_BASE $MODELS/weak_sft"; fi; }
+
+# ---------------------------------------------------------------- stages
+s_data() {
+  if [ "$DEMO" = 1 ]; then
+    "$PY" -c "
+from pathlib import Path
+from src.demo_data import make_demo_splits
+from src.prepare_data import write_dataset
+a, b, c = map(int, '$DEMO_SIZES'.split())
+write_dataset('$DATASET', make_demo_splits(a, b, c, seed=42), Path('$DATA'), source_tag='DEMO')"
+  else
+    "$PY" -m src.prepare_data ${DATA_SOURCE:---from data} --datasets "$DATASET" --out "$DATA"
+  fi
+}
+s_weak_sft() { [ -n "${WEAK_MODEL:-}" ] && { echo "WEAK_MODEL given: no weak SFT"; return; }; train weak_sft "${DATASET}_1" "$WEAK_BASE" "$MODELS/weak_sft"; }
+s_weak_test() { read -r m a <<<"$(weak_model)"; infer weak_test "$m" "$a" "$DATA/test/$DATASET.jsonl"; }
+s_weak_train2() {
+  read -r m a <<<"$(weak_model)"
+  infer weak_train2 "$m" "$a" "$DATA/test/${DATASET}_train_2.jsonl"
+  "$PY" -m src.construct_training_data full-weak --weak "$OUT/weak_train2/results.jsonl" --output "$LF/$DATASET/train_full_weak.json"
+  register full_weak "$LF/$DATASET/train_full_weak.json"
+}
+demo_args() { if [ -n "$DEMO_IDS" ]; then echo "--template icl --demo_ids $DEMO_IDS"; else echo "--template icl --demo_seed $DEMO_SEED"; fi; }
+s_strong_icl_train2() {
+  # shellcheck disable=SC2046
+  infer strong_icl_train2 "$STRONG_BASE" - "$DATA/test/${DATASET}_train_2.jsonl" --prompt_type few-shot \
+    --demos_from "$OUT/weak_train2/results.jsonl" $(demo_args)
+}
+consistency() {  # consistency ITER WEAK_RESULTS ICL_RESULTS
+  "$PY" -m src.construct_training_data weak-icl --weak "$2" --icl "$3" --output "$LF/$DATASET/train_iter$1_hybrid.json" | tee "$RUN/logs/stage1_iter$1.stats"
+  for part in hybrid weak icl; do register "iter$1_$part" "$LF/$DATASET/train_iter$1_$part.json"; done
+}
+s_stage1_iter1() {
+  consistency 1 "$OUT/weak_train2/results.jsonl" "$OUT/strong_icl_train2/results.jsonl"
+  for part in hybrid weak icl; do
+    [ "$part" != hybrid ] && [ "$ITER2" != 1 ] && continue
+    train stage1_sft "iter1_$part" "$STRONG_BASE" "$MODELS/iter1_$part"
+  done
+}
+s_stage1_iter2() {
+  infer iter1_weak_train2 "$STRONG_BASE" "$MODELS/iter1_weak" "$DATA/test/${DATASET}_train_2.jsonl"
+  infer iter1_icl_train2 "$STRONG_BASE" "$MODELS/iter1_icl" "$DATA/test/${DATASET}_train_2.jsonl"
+  consistency 2 "$OUT/iter1_weak_train2/results.jsonl" "$OUT/iter1_icl_train2/results.jsonl"
+  train stage1_sft iter2_hybrid "$STRONG_BASE" "$MODELS/iter2_hybrid"
+}
+mplus() { if [ "$ITER2" = 1 ]; then echo "$MODELS/iter2_hybrid"; else echo "$MODELS/iter1_hybrid"; fi; }
+s_baselines() {
+  train ceiling_sft "${DATASET}_2" "$STRONG_BASE" "$MODELS/ceiling"
+  train full_weak_sft full_weak "$STRONG_BASE" "$MODELS/full_weak"
+  # shellcheck disable=SC2046
+  infer strong_icl_test "$STRONG_BASE" - "$DATA/test/$DATASET.jsonl" --prompt_type few-shot \
+    --demos_from "$OUT/weak_train2/results.jsonl" $(demo_args)
+}
+s_sampling() {
+  infer mplus_samples "$STRONG_BASE" "$(mplus)" "$DATA/test/${DATASET}_train_2.jsonl" --temperature 1.0 --top_p 1.0 --num_samples "$N_SAMPLES"
+  "$PY" -m src.passk "$OUT/mplus_samples" --seed_end "$N_SAMPLES" | tee "$RUN/logs/passk.stats"
+}
+s_pairs() {
+  "$PY" -m src.construct_training_data majority --data_dir "$OUT/mplus_samples" --seed_end "$N_SAMPLES"
+  "$PY" -m src.construct_training_data "$PAIRS_RULE" --weak "$OUT/weak_train2/results.jsonl" \
+    --weak_lf "$LF/$DATASET/train_full_weak.json" --majority "$OUT/mplus_samples/majority_voting_results.jsonl" \
+    --output "$LF/$DATASET/train_pairs.json" --format current | tee "$RUN/logs/pairs.stats"
+  register pairs "$LF/$DATASET/train_pairs.json" pairs
+}
+s_preference() {
+  for loss in $PREF; do
+    # shellcheck disable=SC2086
+    bash scripts/train.sh "$loss" pairs "$STRONG_BASE" "$MODELS/$loss" "$(mplus)" $PREF_ARGS
+    bash scripts/train.sh export - "$STRONG_BASE" "$MODELS/${loss}_merged" "$(mplus),$MODELS/$loss"
+  done
+}
+s_evaluate() {
+  local test=$DATA/test/$DATASET.jsonl
+  infer eval_iter1_hybrid "$STRONG_BASE" "$MODELS/iter1_hybrid" "$test"
+  [ "$ITER2" = 1 ] && infer eval_iter2_hybrid "$STRONG_BASE" "$MODELS/iter2_hybrid" "$test"
+  if [ "$BASELINES" = 1 ]; then
+    infer eval_ceiling "$STRONG_BASE" "$MODELS/ceiling" "$test"
+    infer eval_full_weak "$STRONG_BASE" "$MODELS/full_weak" "$test"
+  fi
+  for loss in $PREF; do infer "eval_$loss" "$MODELS/${loss}_merged" - "$test"; done
+}
+s_report() { "$PY" -m src.report "$RUN"; }
+
+run_pipeline() {
+  printf '%s\n' "DATASET=$DATASET" "DEMO=$DEMO" "WEAK_BASE=${WEAK_BASE:-}" "WEAK_MODEL=${WEAK_MODEL:-}" "STRONG_BASE=$STRONG_BASE" \
+    "MAX_TOKENS=$MAX_TOKENS" "N_SAMPLES=$N_SAMPLES" "ITER2=$ITER2" "BASELINES=$BASELINES" "PREF=$PREF" \
+    "TRAIN_ARGS=$TRAIN_ARGS" "PREF_ARGS=$PREF_ARGS" "INFER_ARGS=$INFER_ARGS" > "$RUN/config.env"
+  status start "run dir $RUN (demo=$DEMO)"
+  stage data s_data
+  stage weak_sft s_weak_sft
+  stage weak_test s_weak_test
+  stage weak_train2 s_weak_train2
+  stage strong_icl_train2 s_strong_icl_train2
+  stage stage1_iter1 s_stage1_iter1
+  [ "$ITER2" = 1 ] && stage stage1_iter2 s_stage1_iter2
+  [ "$BASELINES" = 1 ] && stage baselines s_baselines
+  stage sampling s_sampling
+  stage pairs s_pairs
+  stage preference s_preference
+  stage evaluate s_evaluate
+  stage report s_report
+  status finished "report: $RUN/report.md"
+}

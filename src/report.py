@@ -1,0 +1,225 @@
+"""The report of a run: ``python -m src.report RUN_DIR`` writes RUN_DIR/report.md and PNG plots.
+
+    python -m src.report runs/gsm8k_demo
+    python -m src.report ../shared/upstream        # data statistics of the original's released files
+
+Contents: test accuracy of every model (weak floor, strong few-shot, strong ceiling, full weak
+fine-tuning, stage I iter1/iter2, DPO, ORPO) with the performance gap recovered
+PGR = (model - weak floor) / (strong ceiling - weak floor); stage I data (kept questions, accuracy of
+the kept weak and ICL answers against gold); stage II (pairs, chosen-correct rate, majority
+confidence against accuracy); pass@k of the sampled answers. Every number is computed from the
+run's files, with the same grader the run used.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+from pathlib import Path
+
+from .eval import extract_pred, normalize_final_answer
+from .jsonio import read_json_list, read_jsonl
+
+MODELS = [  # (label, outputs/<name>)
+    ("weak floor (weak model, test)", "weak_test"),
+    ("strong few-shot (ICL)", "strong_icl_test"),
+    ("strong ceiling (SFT on train_2 gold)", "eval_ceiling"),
+    ("full weak fine-tuning", "eval_full_weak"),
+    ("stage I, iter1 (hybrid)", "eval_iter1_hybrid"),
+    ("stage I, iter2 (hybrid) = M_plus", "eval_iter2_hybrid"),
+    ("stage II, DPO", "eval_dpo"),
+    ("stage II, ORPO", "eval_orpo"),
+]
+
+
+def _metrics(run: Path, name: str) -> dict | None:
+    p = run / "outputs" / name / "metrics.json"
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def _config(run: Path) -> dict:
+    p = run / "config.env"
+    if not p.is_file():
+        return {}
+    return dict(line.split("=", 1) for line in p.read_text().splitlines() if "=" in line)
+
+
+def stage_I_stats(run: Path, it: int, weak_out: str, icl_out: str, ds: str) -> dict | None:
+    weak_file = run / "data/llama_factory" / ds / f"train_iter{it}_weak.json"
+    w_res, c_res = run / "outputs" / weak_out / "results.jsonl", run / "outputs" / icl_out / "results.jsonl"
+    if not (weak_file.is_file() and w_res.is_file() and c_res.is_file()):
+        return None
+    kept = {r["id"] for r in read_json_list(weak_file)} if weak_file.stat().st_size > 3 else set()
+    w = {r["id"]: r for r in read_jsonl(w_res)}
+    c = {r["id"]: r for r in read_jsonl(c_res)}
+    n = len(w)
+    acc = lambda rows, ids: sum(bool(rows[i]["result"]) for i in ids) / len(ids) if ids else float("nan")  # noqa: E731
+    return {"questions": n, "kept": len(kept), "kept_weak_acc": acc(w, kept), "kept_icl_acc": acc(c, kept),
+            "weak_acc_all": acc(w, list(w)), "icl_acc_all": acc(c, list(c))}
+
+
+def stage_II_stats(run: Path, ds: str, answer_key: str) -> dict | None:
+    pairs_file = run / "data/llama_factory" / ds / "train_pairs.json"
+    maj_file = run / "outputs/mplus_samples/majority_voting_results.jsonl"
+    gold_file = run / "data/test" / f"{ds}_train_2.jsonl"
+    if not (maj_file.is_file() and gold_file.is_file()):
+        return None
+    golds = [normalize_final_answer(g["answer"]) for g in read_jsonl(gold_file)]
+    votes = read_jsonl(maj_file)
+    bins: dict[float, list[bool]] = {}
+    for v in votes:
+        bins.setdefault(round(v["confidence"], 1), []).append(bool(v["pos_responses"][0]["result"]))
+    out = {"questions": len(votes), "confidence_bins": {k: (len(b), sum(b) / len(b)) for k, b in sorted(bins.items())}}
+    if pairs_file.is_file() and pairs_file.stat().st_size > 3:
+        pairs = read_json_list(pairs_file)
+        chosen_ok = [extract_pred(p["chosen"], answer_key) == golds[p["id"]] for p in pairs]
+        rejected_ok = [extract_pred(p["rejected"], answer_key) == golds[p["id"]] for p in pairs]
+        out.update(pairs=len(pairs), pair_questions=len({p["id"] for p in pairs}),
+                   chosen_correct=sum(chosen_ok) / len(pairs), rejected_correct=sum(rejected_ok) / len(pairs))
+    else:
+        out.update(pairs=0)
+    return out
+
+
+def plot_accuracy(rows, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
+    labels = [r[0] for r in rows][::-1]
+    values = [100 * r[1] for r in rows][::-1]
+    ax.barh(labels, values, color=["#888" if "weak floor" in l or "ceiling" in l else "#3a7" for l in labels])
+    for y, v in enumerate(values):
+        ax.text(v + 0.3, y, f"{v:.1f}", va="center", fontsize=9)
+    ax.set_xlabel("test accuracy (%)")
+    ax.set_xlim(0, max(values + [1]) * 1.15)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_confidence(bins: dict, passk: dict | None, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2 if passk else 1, figsize=(10 if passk else 5.5, 3.6))
+    ax = axes[0] if passk else axes
+    xs = list(bins)
+    ax.bar(xs, [bins[x][0] for x in xs], width=0.08, color="#9bd", label="questions")
+    ax.set_xlabel("majority confidence")
+    ax.set_ylabel("questions")
+    ax2 = ax.twinx()
+    ax2.plot(xs, [100 * bins[x][1] for x in xs], "o-", color="#c43", label="majority answer correct (%)")
+    ax2.set_ylabel("majority answer correct (%)")
+    ax2.set_ylim(0, 105)
+    ax.axvline(0.6, ls=":", c="k")
+    ax.axvline(0.8, ls="--", c="k")
+    ax.set_title("stage II: confidence vs accuracy")
+    if passk:
+        b = axes[1]
+        b.plot(list(passk), [100 * v for v in passk.values()], "o-")
+        b.set_xlabel("k")
+        b.set_ylabel("pass@k (%)")
+        b.set_title("M_plus samples: pass@k")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_report(run: Path) -> str:
+    cfg = _config(run)
+    ds = cfg.get("DATASET", "gsm8k")
+    key = "####" if ds == "gsm8k" else "The answer is:"
+    lines = [f"# Weak-to-strong report: {run.name}", ""]
+    if cfg:
+        lines += ["Weak model: `" + Path(cfg.get("WEAK_MODEL") or cfg.get("WEAK_BASE", "?")).name + "`, strong model: `"
+                  + Path(cfg.get("STRONG_BASE", "?")).name + f"`, dataset: {ds}" + (" (offline demo data)" if cfg.get("DEMO") == "1" else ""), ""]
+    rows = [(label, m["accuracy"], m["count"], name) for label, name in MODELS if (m := _metrics(run, name))]
+    weak = next((r[1] for r in rows if r[3] == "weak_test"), None)
+    ceil = next((r[1] for r in rows if r[3] == "eval_ceiling"), None)
+    lines += ["## Test accuracy", "", "| model | accuracy | questions | PGR |", "|---|---:|---:|---:|"]
+    for label, acc, n, _ in rows:
+        pgr = f"{(acc - weak) / (ceil - weak):.2f}" if weak is not None and ceil is not None and ceil != weak else "-"
+        lines.append(f"| {label} | {100 * acc:.2f} | {n} | {pgr} |")
+    if weak is not None and ceil is not None and ceil == weak:
+        lines += ["", "PGR is undefined: the strong ceiling equals the weak floor."]
+    if rows:
+        plot_accuracy([(r[0], r[1]) for r in rows], run / "accuracy.png")
+        lines += ["", "![test accuracy](accuracy.png)"]
+    lines += ["", "## Stage I: final-answer consistency", "",
+              "| iteration | questions | kept | kept weak answers correct | kept ICL answers correct | weak acc. (all) | ICL acc. (all) |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for it, w, c in ((1, "weak_train2", "strong_icl_train2"), (2, "iter1_weak_train2", "iter1_icl_train2")):
+        s = stage_I_stats(run, it, w, c, ds)
+        if s:
+            lines.append(f"| iter{it} | {s['questions']} | {s['kept']} | {100 * s['kept_weak_acc']:.1f} % | "
+                         f"{100 * s['kept_icl_acc']:.1f} % | {100 * s['weak_acc_all']:.1f} % | {100 * s['icl_acc_all']:.1f} % |")
+    s2 = stage_II_stats(run, ds, key)
+    if s2:
+        lines += ["", "## Stage II: preference pairs", "",
+                  f"{s2['questions']} questions sampled; {s2['pairs']} pairs"
+                  + (f" from {s2['pair_questions']} questions; chosen answer correct {100 * s2['chosen_correct']:.1f} %, "
+                     f"rejected answer correct {100 * s2['rejected_correct']:.1f} %." if s2["pairs"] else "."),
+                  "", "| majority confidence | questions | majority answer correct |", "|---:|---:|---:|"]
+        lines += [f"| {k:.1f} | {n} | {100 * a:.1f} % |" for k, (n, a) in s2["confidence_bins"].items()]
+        passk = None
+        if (run / "outputs/mplus_samples/seed0/results.jsonl").is_file():
+            from .passk import passk_curve
+            n = len(glob.glob(str(run / "outputs/mplus_samples/seed*/results.jsonl")))
+            passk = passk_curve(run / "outputs/mplus_samples", 0, n)
+            lines += ["", "pass@k of M_plus's samples on train_2: " + ", ".join(f"pass@{k} {100 * v:.1f} %" for k, v in passk.items() if k in (1, 2, 5, n))]
+        plot_confidence(s2["confidence_bins"], passk, run / "stage2.png")
+        lines += ["", "![stage II](stage2.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def upstream_report(root: Path) -> str:
+    """Data statistics of the original's released files (SPEC.md's measured figures)."""
+    lf = root / "data/llama_factory"
+    golds = {}
+    g = root / "data/test/gsm8k_train_2.jsonl"
+    if g.is_file():
+        golds["gsm8k"] = [normalize_final_answer(r["answer"]) for r in read_jsonl(g)]
+    lines = ["# Released files: data statistics", "",
+             "| file | questions / pairs | kept weak answers correct |", "|---|---:|---:|"]
+    for f in sorted(lf.glob("*/*.json")):
+        if not any(s in f.name for s in ("_weak", "_paired", "_full_weak")) or "_icl" in f.name:
+            continue
+        rows = read_json_list(f)
+        ds = f.parent.name
+        acc = "-"
+        if ds in golds and "_paired" not in f.name:
+            key = "####"
+            acc = f"{100 * sum(extract_pred(r['output'], key) == golds[ds][r['id']] for r in rows) / len(rows):.1f} %"
+        lines.append(f"| {ds}/{f.name} | {len(rows)} | {acc} |")
+    weak = root / "outputs/gsm8k_train_2/zero_shot/llama2_7b_gsm8k_1/zero-shot/direct/results.jsonl"
+    if weak.is_file():
+        res = read_jsonl(weak)
+        lines += ["", f"Llama2-7b weak accuracy on GSM8K train_2: {100 * sum(r['result'] for r in res) / len(res):.2f} %"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m src.report", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run_dir")
+    args = ap.parse_args(argv)
+    root = Path(args.run_dir)
+    if (root / "data/llama_factory/dataset_info.json").is_file() and not (root / "config.env").is_file() \
+            and (root / "outputs/gsm8k_train_2").is_dir():
+        text = upstream_report(root)
+        print(text)
+        return 0
+    if not root.is_dir():
+        print(f"error: {root}: run folder not found", file=sys.stderr)
+        return 1
+    text = run_report(root)
+    (root / "report.md").write_text(text)
+    print(text)
+    print(f"[report] written to {root / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
