@@ -25,6 +25,7 @@ if [ "$DEMO" = 1 ]; then
   TRAIN_ARGS=${TRAIN_ARGS:-"num_train_epochs=2 per_device_train_batch_size=8 gradient_accumulation_steps=1 cutoff_len=512 logging_steps=1 learning_rate=2.0e-4"}
   PREF_ARGS=${PREF_ARGS:-"num_train_epochs=1 per_device_train_batch_size=4 gradient_accumulation_steps=1 cutoff_len=512 logging_steps=1 learning_rate=5.0e-5"}
   INFER_ARGS=${INFER_ARGS:-"--max_model_len 2048 --chunk_size 256"}
+  DEMO_FILTER=${DEMO_FILTER:-has_answer}  # the tiny strong model copies the demonstrations' answer format
 fi
 : "${STRONG_BASE:?set STRONG_BASE (the strong model folder)}"
 RUN=${RUN:-$ROOT/runs/${DATASET}_$(basename "${WEAK_MODEL:-$WEAK_BASE}")_$(basename "$STRONG_BASE")}
@@ -34,6 +35,7 @@ ITER2=${ITER2:-1}
 BASELINES=${BASELINES:-1}
 PREF=${PREF:-"dpo orpo"}
 DEMO_SEED=${DEMO_SEED:-0}
+DEMO_FILTER=${DEMO_FILTER:-any}          # random demonstrations (any / has_answer / correct)
 DEMO_IDS=${DEMO_IDS:-}
 TRAIN_ARGS=${TRAIN_ARGS:-}
 PREF_ARGS=${PREF_ARGS:-}
@@ -99,7 +101,7 @@ s_weak_train2() {
   "$PY" -m src.construct_training_data full-weak --weak "$OUT/weak_train2/results.jsonl" --output "$LF/$DATASET/train_full_weak.json"
   register full_weak "$LF/$DATASET/train_full_weak.json"
 }
-demo_args() { if [ -n "$DEMO_IDS" ]; then echo "--template icl --demo_ids $DEMO_IDS"; else echo "--template icl --demo_seed $DEMO_SEED"; fi; }
+demo_args() { if [ -n "$DEMO_IDS" ]; then echo "--template icl --demo_ids $DEMO_IDS"; else echo "--template icl --demo_seed $DEMO_SEED --demo_filter $DEMO_FILTER"; fi; }
 s_strong_icl_train2() {
   # shellcheck disable=SC2046
   infer strong_icl_train2 "$STRONG_BASE" - "$DATA/test/${DATASET}_train_2.jsonl" --prompt_type few-shot \

@@ -81,6 +81,8 @@ def check_inputs(config: dict, export: bool) -> None:
     info = registry.load(dataset_dir)
     for name in str(config["dataset"]).split(","):
         path = registry.resolve(dataset_dir, name.strip())
+        if not json.loads(path.read_text()):
+            raise DataError(f"{path}: dataset {name.strip()!r} has no rows: nothing to train on")
         if config.get("stage") == "dpo":
             if not info[name.strip()].get("ranking"):
                 raise DataError(f"{Path(dataset_dir) / registry.REGISTRY}: dataset {name!r} is not registered as "

