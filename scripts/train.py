@@ -23,6 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from src import registry  # noqa: E402
+from src.engines import check_adapter_dir, check_model_dir  # noqa: E402
 from src.jsonio import DataError  # noqa: E402
 
 
@@ -66,15 +67,13 @@ def check_inputs(config: dict, export: bool) -> None:
     for key in ("model_name_or_path",) + (() if export else ("output_dir", "dataset")):
         if not config.get(key):
             raise DataError(f"missing setting '{key}' (give it as {key}=...)")
-    model = Path(str(config["model_name_or_path"]))
-    if model.exists() and not (model / "config.json").is_file():
-        raise DataError(f"{model}: not a model folder (no config.json)")
-    for adapter in str(config.get("adapter_name_or_path") or "").split(","):
-        if adapter:
-            a = Path(adapter)
-            if not (a / "adapter_config.json").is_file() or not any(
-                    (a / f).is_file() for f in ("adapter_model.safetensors", "adapter_model.bin")):
-                raise DataError(f"{a}: not a LoRA adapter folder (needs adapter_config.json and adapter_model.safetensors)")
+    try:
+        check_model_dir(str(config["model_name_or_path"]))
+        for adapter in str(config.get("adapter_name_or_path") or "").split(","):
+            if adapter:
+                check_adapter_dir(adapter)
+    except FileNotFoundError as err:
+        raise DataError(str(err)) from None
     if export:
         return
     dataset_dir = config.get("dataset_dir", "data/llama_factory")

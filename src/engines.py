@@ -133,7 +133,6 @@ class HFEngine:
                                                      trust_remote_code=cfg.trust_remote_code)
         if cfg.adapter:
             from peft import PeftModel
-            check_adapter_dir(cfg.adapter)
             model = PeftModel.from_pretrained(model, cfg.adapter)
         self.model = model.eval()
 

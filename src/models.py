@@ -106,10 +106,6 @@ def convert_gguf(gguf: Path, out: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tok.save_pretrained(tmp)
-    cfg_path = tmp / "tokenizer_config.json"
-    cfg = json.loads(cfg_path.read_text())
-    cfg["tokenizer_class"] = "PreTrainedTokenizerFast"  # transformers 5 writes a class name 4.x rejects
-    cfg_path.write_text(json.dumps(cfg, indent=2))
     gen = tmp / "generation_config.json"
     if gen.exists():  # keep decoding defaults neutral: greedy unless asked
         g = json.loads(gen.read_text())
@@ -123,9 +119,15 @@ def convert_gguf(gguf: Path, out: Path) -> None:
 
 
 def compat_config(model_dir) -> None:
-    """Make a transformers-5 config.json readable by transformers 4.x (the training environment):
+    """Make a transformers-5 checkpoint readable by transformers 4.x (the training environment):
     4.x reads ``rope_theta`` (Gemma 3: also ``rope_local_base_freq``) and ``torch_dtype``, and would
-    silently use its defaults for a config that only has 5.x's ``rope_parameters``."""
+    silently use its defaults for a config that only has 5.x's ``rope_parameters``; and it rejects
+    the tokenizer class name 5.x writes."""
+    tok_path = Path(model_dir) / "tokenizer_config.json"
+    if tok_path.is_file():
+        tok_cfg = json.loads(tok_path.read_text())
+        tok_cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
+        tok_path.write_text(json.dumps(tok_cfg, indent=2))
     path = Path(model_dir) / "config.json"
     cfg = json.loads(path.read_text())
     rope = cfg.get("rope_parameters") or {}
@@ -174,10 +176,6 @@ def make_tiny_model(out, vocab_size: int = 512, hidden: int = 64, layers: int = 
     tk.train_from_iterator(corpus, trainer)
     tok = PreTrainedTokenizerFast(tokenizer_object=tk, eos_token="</s>", pad_token="<pad>")
     tok.save_pretrained(out)
-    cfg_path = out / "tokenizer_config.json"
-    cfg = json.loads(cfg_path.read_text())
-    cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
-    cfg_path.write_text(json.dumps(cfg, indent=2))
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=tk.get_vocab_size(), hidden_size=hidden, intermediate_size=hidden * 2,
                          num_hidden_layers=layers, num_attention_heads=2, num_key_value_heads=2, head_dim=hidden // 2,
