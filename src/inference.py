@@ -5,6 +5,7 @@
     python -m src.inference ... --prompt_type few-shot --template gsm8k_my_llama2_7b_icl --demos_from WEAK/results.jsonl
     python -m src.inference ... --temperature 1.0 --num_samples 10          # -> <dir>/seed{0..9}/output.jsonl
     python -m src.inference ... --adapter ADAPTER_DIR                       # base model + LoRA, not merged
+    python -m src.inference --model_dir M --job OUT1 DATA1 ADAPTER1 --job OUT2 DATA2 -   # one load, many runs
 
 The original's flags keep working. Rows ``{id, prompt, response}``: ``id`` = the question's index
 in the evaluated file, ``response`` = generated text stripped of white space and of leading and
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .engines import Decoding, EngineConfig, check_adapter_dir, check_model_dir, load_engine
@@ -56,6 +58,9 @@ def parse_args(argv=None):
     a("--num_samples", type=int, default=None, help="N samples per question in one load -> seed{k}/output.jsonl")
     a("--seeds", type=int, nargs="+", default=None, help="explicit sample seeds (default 0..N-1)")
     a("--adapter", default=None, help="LoRA adapter folder applied to --model_dir")
+    a("--job", nargs=3, action="append", metavar=("OUTPUT_FILE", "DATA_FILE", "ADAPTER"), default=None,
+      help="repeatable: several runs (data file, adapter or '-' for the base model) in one model load; "
+           "replaces --output_file_name/--data_file/--adapter")
     a("--demos_from", default=None, help="weak results.jsonl whose answers are the few-shot demonstrations")
     a("--demo_ids", type=int, nargs="+", default=None, help="demonstration question ids")
     a("--num_demos", type=int, default=4)
@@ -75,43 +80,63 @@ def parse_args(argv=None):
     return ap.parse_args(argv)
 
 
-def output_files(args) -> list[tuple[Path, int]]:
+@dataclass
+class Job:
+    """One output file: the answers of one model (base or base + adapter) to one question file."""
+    path: Path
+    data_file: Path
+    prompts: list[str]
+    seed: int
+    adapter: str | None
+
+
+def sample_seeds(args) -> list[int] | None:
+    if not (args.num_samples or args.seeds):
+        return None
+    seeds = args.seeds or list(range(args.num_samples))
+    if args.num_samples and len(seeds) != args.num_samples:
+        raise ValueError(f"--seeds has {len(seeds)} values but --num_samples is {args.num_samples}")
+    return seeds
+
+
+def output_files(out: Path, args) -> list[tuple[Path, int]]:
     """(output file, sample seed) pairs: one file, or seed{k}/output.jsonl per sample."""
-    out = Path(args.output_file_name)
-    if args.num_samples or args.seeds:
-        seeds = args.seeds or list(range(args.num_samples))
-        if args.num_samples and len(seeds) != args.num_samples:
-            raise ValueError(f"--seeds has {len(seeds)} values but --num_samples is {args.num_samples}")
-        return [(out.parent / f"seed{s}" / out.name, s) for s in seeds]
-    return [(out, args.seed)]
+    seeds = sample_seeds(args)
+    if seeds is None:
+        return [(out, args.seed)]
+    return [(out.parent / f"seed{s}" / out.name, s) for s in seeds]
 
 
-def load_questions(args) -> tuple[Path, list[str]]:
-    if not args.data_file and not args.dev_set:
-        raise ValueError("give --dev_set or --data_file")
-    path = Path(args.data_file) if args.data_file else gold_path(args.dev_set)
-    rows = read_jsonl_numbered(path)
+def load_questions(path: Path, limit: int | None) -> list[str]:
     questions = []
-    for lineno, row in rows:
+    for lineno, row in read_jsonl_numbered(path):
         q = row.get("question")
         if not isinstance(q, str) or not q.strip():
             raise DataError(f"{path}:{lineno}: field 'question' is missing or empty")
         questions.append(q)
-    return path, questions[: args.limit] if args.limit else questions
+    return questions[:limit] if limit else questions
+
+
+def runs(args) -> list[tuple[Path, Path, str | None]]:
+    """(output file, data file, adapter) of every run asked for."""
+    if args.job:
+        if args.data_file or args.dev_set or args.adapter:
+            raise ValueError("--job replaces --data_file/--dev_set/--adapter; give one or the other")
+        return [(Path(o), Path(d), None if a in ("-", "") else a) for o, d, a in args.job]
+    if not args.data_file and not args.dev_set:
+        raise ValueError("give --dev_set, --data_file or --job")
+    data = Path(args.data_file) if args.data_file else gold_path(args.dev_set)
+    return [(Path(args.output_file_name), data, args.adapter)]
 
 
 def run(args) -> list[Path]:
     backend = args.backend or args.model_type
-    data_file, questions = load_questions(args)
-    files = output_files(args)
+    demos = ""
     if not args.eval_only:
         # everything is checked before the model loads
         if not args.model_dir:
             raise ValueError("--model_dir is required")
         check_model_dir(args.model_dir)
-        if args.adapter:
-            check_adapter_dir(args.adapter)
-        demos = ""
         if args.prompt_type == "few-shot":
             ids = template_demo_ids(args.template, args.demo_ids)
             if not args.demos_from:
@@ -119,65 +144,75 @@ def run(args) -> list[Path]:
             demos = build_demonstrations(args.demos_from, ids, args.num_demos, args.demo_seed, args.demo_filter)
         elif args.template not in TEMPLATES:
             raise ValueError(f"unknown template {args.template!r}; choose one of {', '.join(TEMPLATES)}")
-        prompts = get_prompts(questions, demos)
-        generate(args, backend, prompts, files)
+    jobs = []
+    for out, data, adapter in runs(args):
+        if adapter and not args.eval_only:
+            check_adapter_dir(adapter)
+        prompts = get_prompts(load_questions(data, args.limit), demos)
+        jobs += [Job(path, data, prompts, seed, adapter) for path, seed in output_files(out, args)]
+    if len({j.path for j in jobs}) != len(jobs):
+        raise ValueError("two runs write the same output file")
+    if not args.eval_only:
+        generate(args, backend, jobs)
     if not args.no_eval:
-        for path, _ in files:
-            grade_file(path, data_file, args.answer_key, args.grade_mode, quiet=args.quiet, limit=args.limit)
-    return [p for p, _ in files]
+        for j in jobs:
+            grade_file(j.path, j.data_file, args.answer_key, args.grade_mode, quiet=args.quiet, limit=args.limit)
+    return [j.path for j in jobs]
 
 
-def generate(args, backend: str, prompts: list[str], files: list[tuple[Path, int]]) -> None:
+def generate(args, backend: str, jobs: list[Job]) -> None:
     from tqdm import tqdm
 
     done = {}
-    for path, _ in files:
-        if args.overwrite and path.exists():
-            path.unlink()
-        rows = read_jsonl_prefix(path)
-        if [r.get("id") for r in rows] != list(range(len(rows))) or len(rows) > len(prompts):
-            raise DataError(f"{path}: existing rows are not ids 0..{len(rows) - 1} of these questions; "
+    for j in jobs:
+        if args.overwrite and j.path.exists():
+            j.path.unlink()
+        rows = read_jsonl_prefix(j.path)
+        if [r.get("id") for r in rows] != list(range(len(rows))) or len(rows) > len(j.prompts):
+            raise DataError(f"{j.path}: existing rows are not ids 0..{len(rows) - 1} of these questions; "
                             "use --overwrite to start over")
-        if rows and any(r["prompt"] != prompts[r["id"]] for r in rows[:1] + rows[-1:]):
-            raise DataError(f"{path}: existing rows were made with other prompts; use --overwrite to start over")
-        done[path] = len(rows)
-    todo = sum(len(prompts) - n for n in done.values())
+        if rows and any(r["prompt"] != j.prompts[r["id"]] for r in rows[:1] + rows[-1:]):
+            raise DataError(f"{j.path}: existing rows were made with other prompts; use --overwrite to start over")
+        done[j.path] = len(rows)
+    todo = sum(len(j.prompts) - done[j.path] for j in jobs)
+    total = sum(len(j.prompts) for j in jobs)
     if todo == 0:
-        print(f"[inference] all {len(prompts)} questions already generated in {len(files)} file(s)")
+        print(f"[inference] all {total} answers already generated in {len(jobs)} file(s)")
         return
-    if any(done.values()):
-        print(f"[inference] resuming: {todo} of {len(prompts) * len(files)} generations left")
+    if todo < total:
+        print(f"[inference] resuming: {todo} of {total} generations left")
     dec = Decoding(args.temperature, args.top_p, args.max_tokens, tuple(args.stop),
                    args.presence_penalty, args.frequency_penalty)
-    cfg = EngineConfig(args.model_dir, args.adapter, args.seed, args.trust_remote_code, args.max_num_batched_tokens,
+    adapters = tuple(dict.fromkeys(j.adapter for j in jobs if j.adapter))
+    cfg = EngineConfig(args.model_dir, adapters, args.seed, args.trust_remote_code, args.max_num_batched_tokens,
                        args.max_model_len, args.tensor_parallel_size, args.dtype, args.batch_size,
                        max_num_seqs=args.max_num_seqs)
     t0 = time.time()
     engine = load_engine(backend, cfg, dec)
     print(f"[inference] {backend} engine loaded in {time.time() - t0:.0f}s: {args.model_dir}"
-          + (f" + adapter {args.adapter}" if args.adapter else ""))
-    start = min(done.values())
+          + (f" + {len(adapters)} adapter(s): {', '.join(adapters)}" if adapters else ""))
     bar = tqdm(total=todo, desc="generate", unit="answer", disable=args.quiet)
-    for lo in range(start, len(prompts), args.chunk_size):
-        hi = min(lo + args.chunk_size, len(prompts))
+    longest = max(len(j.prompts) for j in jobs)
+    for lo in range(min(done.values()), longest, args.chunk_size):
+        hi = lo + args.chunk_size
         requests, owners = [], []
-        for path, seed in files:
-            for i in range(max(lo, done[path]), hi):
-                requests.append((prompts[i], seed))
-                owners.append((path, i))
+        for j in jobs:
+            for i in range(max(lo, done[j.path]), min(hi, len(j.prompts))):
+                requests.append((j.prompts[i], j.seed, j.adapter))
+                owners.append((j, i))
         if not requests:
             continue
         texts = engine.generate(requests)
         per_file: dict[Path, list[dict]] = {}
-        for (path, i), text in zip(owners, texts):
-            per_file.setdefault(path, []).append({"id": i, "prompt": prompts[i], "response": text.strip().strip(".")})
+        for (j, i), text in zip(owners, texts):
+            per_file.setdefault(j.path, []).append({"id": i, "prompt": j.prompts[i], "response": text.strip().strip(".")})
         for path, rows in per_file.items():
             append_jsonl(path, rows)
             done[path] = rows[-1]["id"] + 1
         bar.update(len(requests))
     bar.close()
-    print(f"[inference] {todo} answers in {time.time() - t0:.0f}s -> {', '.join(str(p) for p, _ in files[:2])}"
-          + (" ..." if len(files) > 2 else ""))
+    print(f"[inference] {todo} answers in {time.time() - t0:.0f}s -> {', '.join(str(j.path) for j in jobs[:2])}"
+          + (" ..." if len(jobs) > 2 else ""))
 
 
 def main(argv=None) -> int:

@@ -143,14 +143,13 @@ def gsm8k_questions(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="session")
-def random_adapter(smollm, tmp_path_factory):
+def make_random_adapter(base, out, seed):
     """A LoRA adapter with random (non-zero) weights on the seven target modules."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(smollm, dtype=torch.float32)
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     cfg = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, init_lora_weights=False,
                      target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
     peft_model = get_peft_model(model, cfg)
@@ -158,24 +157,35 @@ def random_adapter(smollm, tmp_path_factory):
         for n, p in peft_model.named_parameters():
             if "lora_" in n:
                 p.mul_(0.3)
-    out = tmp_path_factory.mktemp("adapter") / "lora"
     peft_model.save_pretrained(out)
     return out
 
 
+@pytest.fixture(scope="session")
+def random_adapters(smollm, tmp_path_factory):
+    root = tmp_path_factory.mktemp("adapters")
+    return [make_random_adapter(smollm, root / f"lora{k}", seed=k) for k in (0, 1)]
+
+
 @pytest.mark.slow
-def test_vllm_and_transformers_greedy_rows_identical(tmp_path, smollm, gsm8k_questions, random_adapter):
-    """Same prompts, greedy, float32: both engines write identical rows, with and without a LoRA adapter."""
-    for extra, name in (([], "base"), (["--adapter", str(random_adapter)], "lora")):
-        outs = {}
-        for backend in ("vllm", "hf"):
-            out = tmp_path / name / backend / "output.jsonl"
-            assert main(["--backend", backend, "--dtype", "float32", "--model_dir", str(smollm), "--data_file",
-                         str(gsm8k_questions), "--max_tokens", "96", "--output_file_name", str(out), "--quiet", *extra]) == 0
-            outs[backend] = read_jsonl(out)
-        assert outs["vllm"] == outs["hf"], name
-        assert all("Question" not in r["response"] and "Answer" not in r["response"] for r in outs["vllm"])
-    assert outs["vllm"] != read_jsonl(tmp_path / "base/vllm/output.jsonl")  # the adapter changes the answers
+def test_vllm_and_transformers_greedy_rows_identical(tmp_path, smollm, gsm8k_questions, random_adapters):
+    """Same prompts, greedy, float32: the base model and two LoRA adapters evaluated in ONE vLLM load
+    (--job) write the same rows as transformers evaluating each model on its own."""
+    common = ["--dtype", "float32", "--model_dir", str(smollm), "--max_tokens", "96", "--quiet"]
+    models = {"base": [], "lora0": ["--adapter", str(random_adapters[0])], "lora1": ["--adapter", str(random_adapters[1])]}
+    jobs = []
+    for name, extra in models.items():
+        jobs += ["--job", str(tmp_path / "vllm" / name / "output.jsonl"), str(gsm8k_questions), extra[1] if extra else "-"]
+        assert main(["--backend", "hf", *common, "--data_file", str(gsm8k_questions),
+                     "--output_file_name", str(tmp_path / "hf" / name / "output.jsonl"), *extra]) == 0
+    assert main(["--backend", "vllm", *common, *jobs]) == 0
+    outs = {}
+    for name in models:
+        outs[name] = read_jsonl(tmp_path / "vllm" / name / "output.jsonl")
+        assert outs[name] == read_jsonl(tmp_path / "hf" / name / "output.jsonl"), name
+        assert all("Question" not in r["response"] and "Answer" not in r["response"] for r in outs[name])
+        assert (tmp_path / "vllm" / name / "metrics.json").is_file()
+    assert outs["base"] != outs["lora0"] != outs["lora1"]  # each adapter changes the answers
 
 
 @pytest.mark.slow
