@@ -8,6 +8,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 PY=${W2S_VENV:-$ROOT/.venv}/bin/python
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}  # CPU training uses every core
 
 has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; }
 
@@ -21,11 +22,12 @@ if [ "$DEMO" = 1 ]; then
   RUN=${RUN:-$ROOT/runs/${DATASET}_demo}
   MAX_TOKENS=${MAX_TOKENS:-128}
   N_SAMPLES=${N_SAMPLES:-10}
-  DEMO_SIZES=${DEMO_SIZES:-"64 64 32"}       # train_1 train_2 test
-  TRAIN_ARGS=${TRAIN_ARGS:-"num_train_epochs=2 per_device_train_batch_size=8 gradient_accumulation_steps=1 cutoff_len=512 logging_steps=1 learning_rate=2.0e-4"}
-  PREF_ARGS=${PREF_ARGS:-"num_train_epochs=1 per_device_train_batch_size=4 gradient_accumulation_steps=1 cutoff_len=512 logging_steps=1 learning_rate=5.0e-5"}
+  DEMO_SIZES=${DEMO_SIZES:-"48 48 32"}       # train_1 train_2 test
+  TRAIN_ARGS=${TRAIN_ARGS:-"num_train_epochs=3 per_device_train_batch_size=8 gradient_accumulation_steps=1 cutoff_len=256 logging_steps=1 learning_rate=1.0e-3 warmup_ratio=0"}
+  PREF_ARGS=${PREF_ARGS:-"num_train_epochs=1 per_device_train_batch_size=4 gradient_accumulation_steps=1 cutoff_len=256 logging_steps=1 learning_rate=1.0e-4 warmup_ratio=0"}
   INFER_ARGS=${INFER_ARGS:-"--max_model_len 2048 --chunk_size 256"}
   DEMO_FILTER=${DEMO_FILTER:-has_answer}  # the tiny strong model copies the demonstrations' answer format
+  STRONG_TEMPLATE=${STRONG_TEMPLATE:-vanilla_bos}  # Gemma needs its BOS in training as at inference
 fi
 : "${STRONG_BASE:?set STRONG_BASE (the strong model folder)}"
 RUN=${RUN:-$ROOT/runs/${DATASET}_$(basename "${WEAK_MODEL:-$WEAK_BASE}")_$(basename "$STRONG_BASE")}
@@ -34,9 +36,12 @@ N_SAMPLES=${N_SAMPLES:-10}
 ITER2=${ITER2:-1}
 BASELINES=${BASELINES:-1}
 PREF=${PREF:-"dpo orpo"}
+EXPORT=${EXPORT:-0}                      # 1: also write merged full models of the DPO/ORPO results
 DEMO_SEED=${DEMO_SEED:-0}
 DEMO_FILTER=${DEMO_FILTER:-any}          # random demonstrations (any / has_answer / correct)
 DEMO_IDS=${DEMO_IDS:-}
+WEAK_TEMPLATE=${WEAK_TEMPLATE:-vanilla}  # training template: vanilla (the original's) or vanilla_bos
+STRONG_TEMPLATE=${STRONG_TEMPLATE:-vanilla}
 TRAIN_ARGS=${TRAIN_ARGS:-}
 PREF_ARGS=${PREF_ARGS:-}
 INFER_ARGS=${INFER_ARGS:-}
@@ -44,6 +49,8 @@ DATA=$RUN/data
 LF=$DATA/llama_factory
 OUT=$RUN/outputs
 MODELS=$RUN/models
+TRAIN2=$DATA/test/${DATASET}_train_2.jsonl
+TEST=$DATA/test/$DATASET.jsonl
 export DATASET_DIR=$LF
 mkdir -p "$RUN/.done" "$RUN/logs"
 
@@ -65,17 +72,22 @@ stage() {  # stage NAME FUNCTION: run unless done
   status "$name" "done in $((SECONDS - t0))s"
 }
 
-# infer NAME MODEL ADAPTER(-) DATA_FILE [extra args]: -> $OUT/NAME/output.jsonl, results.jsonl, metrics.json
+# infer MODEL "NAME:ADAPTER(-):DATA_FILE ..." [extra args]: every run in one model load
+#   -> $OUT/NAME/output.jsonl, results.jsonl, metrics.json for each run
 infer() {
-  local name=$1 model=$2 adapter=$3 data=$4; shift 4
-  local a=(); [ "$adapter" != - ] && a=(--adapter "$adapter")
+  local model=$1 runs=$2 jobs=() name adapter data; shift 2
+  for run in $runs; do
+    IFS=: read -r name adapter data <<<"$run"
+    jobs+=(--job "$OUT/$name/output.jsonl" "$data" "$adapter")
+  done
   # shellcheck disable=SC2086
-  "$PY" -m src.inference --model_dir "$model" "${a[@]}" --data_file "$data" --answer_key "$ANSWER_KEY" \
-    --max_tokens "$MAX_TOKENS" --stop "${STOP[@]}" --output_file_name "$OUT/$name/output.jsonl" --quiet $INFER_ARGS "$@"
+  "$PY" -m src.inference --model_dir "$model" "${jobs[@]}" --answer_key "$ANSWER_KEY" \
+    --max_tokens "$MAX_TOKENS" --stop "${STOP[@]}" --quiet $INFER_ARGS "$@"
 }
 train() {  # train STAGE DATASET BASE OUT [ADAPTER] [args]
+  local template=$WEAK_TEMPLATE; [ "$3" = "$STRONG_BASE" ] && template=$STRONG_TEMPLATE
   # shellcheck disable=SC2086
-  bash scripts/train.sh "$@" $TRAIN_ARGS
+  bash scripts/train.sh "$@" $TRAIN_ARGS "template=$template"
 }
 register() { "$PY" -c "from src import registry; registry.register('$LF', '$1', '$2', '${3:-sft}')"; }
 weak_model() { if [ -n "${WEAK_MODEL:-}" ]; then echo "$WEAK_MODEL -"; else echo "$WEAK_BASE $MODELS/weak_sft"; fi; }
@@ -94,18 +106,17 @@ write_dataset('$DATASET', make_demo_splits(a, b, c, seed=42), Path('$DATA'), sou
   fi
 }
 s_weak_sft() { [ -n "${WEAK_MODEL:-}" ] && { echo "WEAK_MODEL given: no weak SFT"; return; }; train weak_sft "${DATASET}_1" "$WEAK_BASE" "$MODELS/weak_sft"; }
-s_weak_test() { read -r m a <<<"$(weak_model)"; infer weak_test "$m" "$a" "$DATA/test/$DATASET.jsonl"; }
-s_weak_train2() {
+s_weak_inference() {  # the weak floor on test and the weak labels of train_2, one load
   read -r m a <<<"$(weak_model)"
-  infer weak_train2 "$m" "$a" "$DATA/test/${DATASET}_train_2.jsonl"
+  infer "$m" "weak_test:$a:$TEST weak_train2:$a:$TRAIN2"
   "$PY" -m src.construct_training_data full-weak --weak "$OUT/weak_train2/results.jsonl" --output "$LF/$DATASET/train_full_weak.json"
   register full_weak "$LF/$DATASET/train_full_weak.json"
 }
 demo_args() { if [ -n "$DEMO_IDS" ]; then echo "--template icl --demo_ids $DEMO_IDS"; else echo "--template icl --demo_seed $DEMO_SEED --demo_filter $DEMO_FILTER"; fi; }
-s_strong_icl_train2() {
+s_strong_icl() {  # strong few-shot on train_2 (stage I) and on test (a baseline), one load
+  local runs="strong_icl_train2:-:$TRAIN2"; [ "$BASELINES" = 1 ] && runs+=" strong_icl_test:-:$TEST"
   # shellcheck disable=SC2046
-  infer strong_icl_train2 "$STRONG_BASE" - "$DATA/test/${DATASET}_train_2.jsonl" --prompt_type few-shot \
-    --demos_from "$OUT/weak_train2/results.jsonl" $(demo_args)
+  infer "$STRONG_BASE" "$runs" --prompt_type few-shot --demos_from "$OUT/weak_train2/results.jsonl" $(demo_args)
 }
 consistency() {  # consistency ITER WEAK_RESULTS ICL_RESULTS
   "$PY" -m src.construct_training_data weak-icl --weak "$2" --icl "$3" --output "$LF/$DATASET/train_iter$1_hybrid.json" | tee "$RUN/logs/stage1_iter$1.stats"
@@ -118,9 +129,8 @@ s_stage1_iter1() {
     train stage1_sft "iter1_$part" "$STRONG_BASE" "$MODELS/iter1_$part"
   done
 }
-s_stage1_iter2() {
-  infer iter1_weak_train2 "$STRONG_BASE" "$MODELS/iter1_weak" "$DATA/test/${DATASET}_train_2.jsonl"
-  infer iter1_icl_train2 "$STRONG_BASE" "$MODELS/iter1_icl" "$DATA/test/${DATASET}_train_2.jsonl"
+s_stage1_iter2() {  # the iter1 weak- and icl-trained models relabel train_2 (one load), then SFT again
+  infer "$STRONG_BASE" "iter1_weak_train2:$MODELS/iter1_weak:$TRAIN2 iter1_icl_train2:$MODELS/iter1_icl:$TRAIN2"
   consistency 2 "$OUT/iter1_weak_train2/results.jsonl" "$OUT/iter1_icl_train2/results.jsonl"
   train stage1_sft iter2_hybrid "$STRONG_BASE" "$MODELS/iter2_hybrid"
 }
@@ -128,12 +138,9 @@ mplus() { if [ "$ITER2" = 1 ]; then echo "$MODELS/iter2_hybrid"; else echo "$MOD
 s_baselines() {
   train ceiling_sft "${DATASET}_2" "$STRONG_BASE" "$MODELS/ceiling"
   train full_weak_sft full_weak "$STRONG_BASE" "$MODELS/full_weak"
-  # shellcheck disable=SC2046
-  infer strong_icl_test "$STRONG_BASE" - "$DATA/test/$DATASET.jsonl" --prompt_type few-shot \
-    --demos_from "$OUT/weak_train2/results.jsonl" $(demo_args)
 }
 s_sampling() {
-  infer mplus_samples "$STRONG_BASE" "$(mplus)" "$DATA/test/${DATASET}_train_2.jsonl" --temperature 1.0 --top_p 1.0 --num_samples "$N_SAMPLES"
+  infer "$STRONG_BASE" "mplus_samples:$(mplus):$TRAIN2" --temperature 1.0 --top_p 1.0 --num_samples "$N_SAMPLES"
   "$PY" -m src.passk "$OUT/mplus_samples" --seed_end "$N_SAMPLES" | tee "$RUN/logs/passk.stats"
 }
 s_pairs() {
@@ -143,35 +150,32 @@ s_pairs() {
     --output "$LF/$DATASET/train_pairs.json" --format current | tee "$RUN/logs/pairs.stats"
   register pairs "$LF/$DATASET/train_pairs.json" pairs
 }
-s_preference() {
+s_preference() {  # DPO / ORPO on top of M_plus; the two adapters combined into one adapter of the base model
   for loss in $PREF; do
     # shellcheck disable=SC2086
-    bash scripts/train.sh "$loss" pairs "$STRONG_BASE" "$MODELS/$loss" "$(mplus)" $PREF_ARGS
-    bash scripts/train.sh export - "$STRONG_BASE" "$MODELS/${loss}_merged" "$(mplus),$MODELS/$loss"
+    bash scripts/train.sh "$loss" pairs "$STRONG_BASE" "$MODELS/$loss" "$(mplus)" $PREF_ARGS "template=$STRONG_TEMPLATE"
+    "$PY" -m src.combine_adapters "$(mplus)" "$MODELS/$loss" "$MODELS/${loss}_final"
+    if [ "$EXPORT" = 1 ]; then bash scripts/train.sh export - "$STRONG_BASE" "$MODELS/${loss}_merged" "$(mplus),$MODELS/$loss"; fi
   done
 }
-s_evaluate() {
-  local test=$DATA/test/$DATASET.jsonl
-  infer eval_iter1_hybrid "$STRONG_BASE" "$MODELS/iter1_hybrid" "$test"
-  [ "$ITER2" = 1 ] && infer eval_iter2_hybrid "$STRONG_BASE" "$MODELS/iter2_hybrid" "$test"
-  if [ "$BASELINES" = 1 ]; then
-    infer eval_ceiling "$STRONG_BASE" "$MODELS/ceiling" "$test"
-    infer eval_full_weak "$STRONG_BASE" "$MODELS/full_weak" "$test"
-  fi
-  for loss in $PREF; do infer "eval_$loss" "$MODELS/${loss}_merged" - "$test"; done
+s_evaluate() {  # every trained strong model on test, one load
+  local runs="eval_iter1_hybrid:$MODELS/iter1_hybrid:$TEST"
+  [ "$ITER2" = 1 ] && runs+=" eval_iter2_hybrid:$MODELS/iter2_hybrid:$TEST"
+  [ "$BASELINES" = 1 ] && runs+=" eval_ceiling:$MODELS/ceiling:$TEST eval_full_weak:$MODELS/full_weak:$TEST"
+  for loss in $PREF; do runs+=" eval_$loss:$MODELS/${loss}_final:$TEST"; done
+  infer "$STRONG_BASE" "$runs"
 }
 s_report() { "$PY" -m src.report "$RUN"; }
 
 run_pipeline() {
   printf '%s\n' "DATASET=$DATASET" "DEMO=$DEMO" "WEAK_BASE=${WEAK_BASE:-}" "WEAK_MODEL=${WEAK_MODEL:-}" "STRONG_BASE=$STRONG_BASE" \
-    "MAX_TOKENS=$MAX_TOKENS" "N_SAMPLES=$N_SAMPLES" "ITER2=$ITER2" "BASELINES=$BASELINES" "PREF=$PREF" \
-    "TRAIN_ARGS=$TRAIN_ARGS" "PREF_ARGS=$PREF_ARGS" "INFER_ARGS=$INFER_ARGS" > "$RUN/config.env"
+    "MAX_TOKENS=$MAX_TOKENS" "N_SAMPLES=$N_SAMPLES" "ITER2=$ITER2" "BASELINES=$BASELINES" "PREF=$PREF" "EXPORT=$EXPORT" \
+    "WEAK_TEMPLATE=$WEAK_TEMPLATE" "STRONG_TEMPLATE=$STRONG_TEMPLATE" "TRAIN_ARGS=$TRAIN_ARGS" "PREF_ARGS=$PREF_ARGS" "INFER_ARGS=$INFER_ARGS" > "$RUN/config.env"
   status start "run dir $RUN (demo=$DEMO)"
   stage data s_data
   stage weak_sft s_weak_sft
-  stage weak_test s_weak_test
-  stage weak_train2 s_weak_train2
-  stage strong_icl_train2 s_strong_icl_train2
+  stage weak_inference s_weak_inference
+  stage strong_icl s_strong_icl
   stage stage1_iter1 s_stage1_iter1
   [ "$ITER2" = 1 ] && stage stage1_iter2 s_stage1_iter2
   [ "$BASELINES" = 1 ] && stage baselines s_baselines

@@ -7,7 +7,8 @@
     torchrun --nproc_per_node 4 scripts/train.py CONFIG deepspeed=scripts/configs/ds_z3_config.json ...
 
 The ``vanilla`` template (prompt text, then response text, then EOS; no system text, no role tags,
-no BOS from the template) no longer exists in LLaMA-Factory by name, so it is registered here,
+no BOS from the template) no longer exists in LLaMA-Factory by name, so it is registered here
+(with ``vanilla_bos``, the same plus the tokenizer's BOS, for models such as Gemma that need it),
 in-process, before LLaMA-Factory's own entry points run (``llamafactory-cli`` in a separate
 process would not see it). Every input is checked before a model loads: dataset names and files,
 the preference-pair format, adapter folders.
@@ -28,11 +29,16 @@ from src.jsonio import DataError  # noqa: E402
 
 
 def register_vanilla() -> None:
+    from llamafactory.data.formatter import EmptyFormatter
     from llamafactory.data.template import TEMPLATES, register_template
     if "vanilla" not in TEMPLATES:
         # the defaults are exactly the original vanilla template: user "{{content}}",
         # assistant "{{content}}" + EOS, empty prefix (no BOS), no system text
         register_template(name="vanilla")
+    if "vanilla_bos" not in TEMPLATES:
+        # the same with the tokenizer's BOS first, as at inference, for models that need it
+        # (Gemma answers garbage without BOS; the demo's strong model is gemma-3-270m)
+        register_template(name="vanilla_bos", format_prefix=EmptyFormatter(slots=[{"bos_token"}]))
 
 
 def parse(argv: list[str]) -> tuple[bool, dict]:

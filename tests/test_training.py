@@ -60,8 +60,17 @@ def test_sft_writes_an_adapter(setup):
     assert (setup["sft"] / "adapter_model.safetensors").is_file()
 
 
-def test_vanilla_template_ids_and_labels(setup):
-    """Prompt text, response text, EOS; no BOS from the template; prompt tokens masked in the labels."""
+@pytest.mark.parametrize("template", ["vanilla", "vanilla_bos"])
+def test_vanilla_template_ids_and_labels(setup, template):
+    """Prompt text, response text, EOS; no BOS from the template (vanilla_bos: the tokenizer's BOS
+    first, as at inference); prompt tokens masked in the labels."""
+    model = setup["model"]
+    if template == "vanilla_bos":  # needs a tokenizer with a BOS: the demo's strong model
+        from src.models import model_path
+        try:
+            model = model_path("gemma3-270m")
+        except FileNotFoundError as err:
+            pytest.skip(str(err))
     out = in_train_env(f"""
         import json, sys
         sys.path.insert(0, "scripts")
@@ -70,8 +79,8 @@ def test_vanilla_template_ids_and_labels(setup):
         from llamafactory.data import get_dataset, get_template_and_fix_tokenizer
         from llamafactory.hparams import get_train_args
         from llamafactory.model import load_tokenizer
-        args = dict(stage="sft", do_train=True, model_name_or_path="{setup['model']}", dataset="toy_sft",
-                    dataset_dir="{setup['lf']}", template="vanilla", output_dir="{setup['tmp']}/unused",
+        args = dict(stage="sft", do_train=True, model_name_or_path="{model}", dataset="toy_sft",
+                    dataset_dir="{setup['lf']}", template="{template}", output_dir="{setup['tmp']}/unused",
                     finetuning_type="lora", cutoff_len=512, overwrite_cache=True, report_to="none")
         model_args, data_args, training_args, finetuning_args, _ = get_train_args(args)
         tm = load_tokenizer(model_args)
@@ -81,12 +90,15 @@ def test_vanilla_template_ids_and_labels(setup):
         row = json.load(open("{setup['lf']}/sft.json"))[3]
         p = tok.encode(row["content"], add_special_tokens=False)
         r = tok.encode(row["output"], add_special_tokens=False)
+        b = [tok.bos_token_id] if "{template}" == "vanilla_bos" else []
         ex = ds[3]
-        print(json.dumps(dict(ok_ids=ex["input_ids"] == p + r + [tok.eos_token_id],
-                              ok_labels=ex["labels"] == [-100] * len(p) + r + [tok.eos_token_id],
-                              bos=tok.bos_token_id in ex["input_ids"][:1] if tok.bos_token_id is not None else False)))
+        print(json.dumps(dict(ok_ids=ex["input_ids"] == b + p + r + [tok.eos_token_id],
+                              ok_labels=ex["labels"] == [-100] * len(b + p) + r + [tok.eos_token_id],
+                              bos=tok.bos_token_id is not None and ex["input_ids"][0] == tok.bos_token_id,
+                              inference_bos=tok("x").input_ids[0] == tok.bos_token_id)))
     """)
-    assert json.loads(out) == {"ok_ids": True, "ok_labels": True, "bos": False}
+    bos = template == "vanilla_bos"
+    assert json.loads(out) == {"ok_ids": True, "ok_labels": True, "bos": bos, "inference_bos": bos}
 
 
 def test_dpo_starts_at_ln2_from_the_sft_adapter(setup):

@@ -62,6 +62,20 @@ def grade_rows(rows: list[dict], golds: list[dict], answer_key: str, mode: str =
     return out
 
 
+def grade_rows_olympic(rows: list[dict], golds: list[dict], timeout: float = DEFAULT_TIMEOUT,
+                       workers: int | None = None) -> list[dict]:
+    """OlympicArena: pred = the first boxed answer; result = the rule-based judge against the gold
+    answers; the question's answer type and type sequence travel with the row (stage I / II judge)."""
+    from .olympic_judge import extract_boxed, judge_many
+    preds = [extract_boxed(r["response"]) for r in rows]
+    items = [(p, g["answer"], g.get("type_sequence")) for p, g in zip(preds, golds)]
+    results, timeouts = judge_many(items, timeout, workers or 2)
+    if timeouts:
+        print(f"[grade] {timeouts} of {len(items)} judgements passed the {timeout}s limit and count as wrong")
+    return [{**row, "pred": p, "gold": g["answer"], "result": bool(r), "answer_type": g.get("answer_type"),
+             "type_sequence": g.get("type_sequence")} for row, p, g, r in zip(rows, preds, golds, results)]
+
+
 def compute_metrics(graded: list[dict], golds: list[dict], mode: str) -> dict:
     n = len(graded)
     correct = sum(r["result"] for r in graded)
@@ -79,6 +93,8 @@ def compute_metrics(graded: list[dict], golds: list[dict], mode: str) -> dict:
             tag = gold.get("tag") or {}
             if isinstance(tag, dict) and field in tag:
                 groups[str(tag[field])].append(row["result"])
+            elif field in gold:  # OlympicArena rows: subject at the top level
+                groups[str(gold[field])].append(row["result"])
         if groups:
             metrics[f"by_{field}"] = {k: {"accuracy": sum(v) / len(v), "count": len(v)}
                                       for k, v in sorted(groups.items())}
@@ -86,14 +102,21 @@ def compute_metrics(graded: list[dict], golds: list[dict], mode: str) -> dict:
 
 
 def grade_file(pred_file, gold_file, answer_key: str, mode: str = "exact", timeout: float = DEFAULT_TIMEOUT,
-               workers: int | None = None, quiet: bool = False, limit: int | None = None) -> dict:
+               workers: int | None = None, quiet: bool = False, limit: int | None = None,
+               judge: str | None = None) -> dict:
     """Grade ``pred_file`` against ``gold_file`` (its first ``limit`` rows, if given);
-    write results.jsonl and metrics.json beside it."""
+    write results.jsonl and metrics.json beside it. ``judge="olympic"``: OlympicArena's judge."""
     pred_file, gold_file = Path(pred_file), Path(gold_file)
     golds = read_jsonl(gold_file, required=("answer",))[:limit]
     rows = read_jsonl(pred_file, required=("id", "response"))
     rows = join_to_gold(rows, golds, pred_file, gold_file)
-    graded = grade_rows(rows, golds, answer_key, mode, timeout, workers)
+    if judge == "olympic":
+        graded = grade_rows_olympic(rows, golds, timeout, workers)
+        mode = "olympic"
+    elif judge is None:
+        graded = grade_rows(rows, golds, answer_key, mode, timeout, workers)
+    else:
+        raise ValueError(f"unknown judge {judge!r} (olympic)")
     metrics = compute_metrics(graded, golds, mode)
     out_dir = pred_file.parent
     write_jsonl(out_dir / "results.jsonl", graded)
