@@ -20,11 +20,14 @@ if [ "$DEMO" = 1 ]; then
   WEAK_BASE=${WEAK_BASE:-$ROOT/.cache/models/smollm2-135m}
   STRONG_BASE=${STRONG_BASE:-$ROOT/.cache/models/gemma3-270m}
   RUN=${RUN:-$ROOT/runs/${DATASET}_demo}
-  MAX_TOKENS=${MAX_TOKENS:-128}
+  MAX_TOKENS=${MAX_TOKENS:-96}
   N_SAMPLES=${N_SAMPLES:-10}
-  DEMO_SIZES=${DEMO_SIZES:-"48 48 32"}       # train_1 train_2 test
+  DEMO_SIZES=${DEMO_SIZES:-"40 32 24"}       # train_1 train_2 test
+  # the weak model learns the answer format in 3 epochs; the strong model's 262k-token vocabulary
+  # makes each of its training steps ~14 s on 2 cores, so one epoch
   TRAIN_ARGS=${TRAIN_ARGS:-"num_train_epochs=3 per_device_train_batch_size=8 gradient_accumulation_steps=1 cutoff_len=256 logging_steps=1 learning_rate=1.0e-3 warmup_ratio=0"}
-  PREF_ARGS=${PREF_ARGS:-"num_train_epochs=1 per_device_train_batch_size=4 gradient_accumulation_steps=1 cutoff_len=256 logging_steps=1 learning_rate=1.0e-4 warmup_ratio=0"}
+  STRONG_TRAIN_ARGS=${STRONG_TRAIN_ARGS:-"num_train_epochs=1 per_device_train_batch_size=8 gradient_accumulation_steps=1 cutoff_len=256 logging_steps=1 learning_rate=1.0e-3 warmup_ratio=0"}
+  PREF_ARGS=${PREF_ARGS:-"num_train_epochs=1 per_device_train_batch_size=4 gradient_accumulation_steps=1 cutoff_len=256 logging_steps=1 learning_rate=5.0e-4 warmup_ratio=0"}
   INFER_ARGS=${INFER_ARGS:-"--max_model_len 2048 --chunk_size 256"}
   DEMO_FILTER=${DEMO_FILTER:-has_answer}  # the tiny strong model copies the demonstrations' answer format
   STRONG_TEMPLATE=${STRONG_TEMPLATE:-vanilla_bos}  # Gemma needs its BOS in training as at inference
@@ -35,6 +38,10 @@ MAX_TOKENS=${MAX_TOKENS:-1024}
 N_SAMPLES=${N_SAMPLES:-10}
 ITER2=${ITER2:-1}
 BASELINES=${BASELINES:-1}
+CEILING=${CEILING:-1}                    # the strong ceiling baseline needs gold solutions (not OlympicArena)
+JUDGE=${JUDGE:-}                         # olympic: OlympicArena's rule-based judge (grading, agreement)
+PROMPT_STYLE=${PROMPT_STYLE:-qa}         # qa: "Question: q\nAnswer:"; olympic: the row's prompt + "\n\nAnswer:"
+STOP_EOS=${STOP_EOS:-0}
 PREF=${PREF:-"dpo orpo"}
 EXPORT=${EXPORT:-0}                      # 1: also write merged full models of the DPO/ORPO results
 DEMO_SEED=${DEMO_SEED:-0}
@@ -42,7 +49,8 @@ DEMO_FILTER=${DEMO_FILTER:-any}          # random demonstrations (any / has_answ
 DEMO_IDS=${DEMO_IDS:-}
 WEAK_TEMPLATE=${WEAK_TEMPLATE:-vanilla}  # training template: vanilla (the original's) or vanilla_bos
 STRONG_TEMPLATE=${STRONG_TEMPLATE:-vanilla}
-TRAIN_ARGS=${TRAIN_ARGS:-}
+TRAIN_ARGS=${TRAIN_ARGS:-}               # key=value overrides of scripts/configs/sft_lora.yaml
+STRONG_TRAIN_ARGS=${STRONG_TRAIN_ARGS:-$TRAIN_ARGS}  # the same, for SFT of the strong model
 PREF_ARGS=${PREF_ARGS:-}
 INFER_ARGS=${INFER_ARGS:-}
 DATA=$RUN/data
@@ -81,20 +89,25 @@ infer() {
     jobs+=(--job "$OUT/$name/output.jsonl" "$data" "$adapter")
   done
   # shellcheck disable=SC2086
-  "$PY" -m src.inference --model_dir "$model" "${jobs[@]}" --answer_key "$ANSWER_KEY" \
-    --max_tokens "$MAX_TOKENS" --stop "${STOP[@]}" --quiet $INFER_ARGS "$@"
+  "$PY" -m src.inference --model_dir "$model" "${jobs[@]}" --answer_key "$ANSWER_KEY" --prompt_style "$PROMPT_STYLE" \
+    --max_tokens "$MAX_TOKENS" --stop "${STOP[@]}" $(judge_args) $([ "$STOP_EOS" = 1 ] && echo --stop_eos) --quiet $INFER_ARGS "$@"
 }
 train() {  # train STAGE DATASET BASE OUT [ADAPTER] [args]
-  local template=$WEAK_TEMPLATE; [ "$3" = "$STRONG_BASE" ] && template=$STRONG_TEMPLATE
+  local template=$WEAK_TEMPLATE args=$TRAIN_ARGS
+  if [ "$3" = "$STRONG_BASE" ]; then template=$STRONG_TEMPLATE; args=$STRONG_TRAIN_ARGS; fi
   # shellcheck disable=SC2086
-  bash scripts/train.sh "$@" $TRAIN_ARGS "template=$template"
+  bash scripts/train.sh "$@" $args "template=$template"
 }
+judge_args() { [ -n "$JUDGE" ] && echo "--judge $JUDGE"; true; }
 register() { "$PY" -c "from src import registry; registry.register('$LF', '$1', '$2', '${3:-sft}')"; }
 weak_model() { if [ -n "${WEAK_MODEL:-}" ]; then echo "$WEAK_MODEL -"; else echo "$WEAK_BASE $MODELS/weak_sft"; fi; }
 
 # ---------------------------------------------------------------- stages
 s_data() {
-  if [ "$DEMO" = 1 ]; then
+  if [ "$DATASET" = olympicarena ]; then
+    # shellcheck disable=SC2086
+    "$PY" -m src.olympic_data $DATA_SOURCE --out "$DATA"
+  elif [ "$DEMO" = 1 ]; then
     "$PY" -c "
 from pathlib import Path
 from src.demo_data import make_demo_splits
@@ -119,7 +132,8 @@ s_strong_icl() {  # strong few-shot on train_2 (stage I) and on test (a baseline
   infer "$STRONG_BASE" "$runs" --prompt_type few-shot --demos_from "$OUT/weak_train2/results.jsonl" $(demo_args)
 }
 consistency() {  # consistency ITER WEAK_RESULTS ICL_RESULTS
-  "$PY" -m src.construct_training_data weak-icl --weak "$2" --icl "$3" --output "$LF/$DATASET/train_iter$1_hybrid.json" | tee "$RUN/logs/stage1_iter$1.stats"
+  # shellcheck disable=SC2046
+  "$PY" -m src.construct_training_data weak-icl --weak "$2" --icl "$3" --output "$LF/$DATASET/train_iter$1_hybrid.json" $(judge_args) | tee "$RUN/logs/stage1_iter$1.stats"
   for part in hybrid weak icl; do register "iter$1_$part" "$LF/$DATASET/train_iter$1_$part.json"; done
 }
 s_stage1_iter1() {
@@ -136,7 +150,7 @@ s_stage1_iter2() {  # the iter1 weak- and icl-trained models relabel train_2 (on
 }
 mplus() { if [ "$ITER2" = 1 ]; then echo "$MODELS/iter2_hybrid"; else echo "$MODELS/iter1_hybrid"; fi; }
 s_baselines() {
-  train ceiling_sft "${DATASET}_2" "$STRONG_BASE" "$MODELS/ceiling"
+  if [ "$CEILING" = 1 ]; then train ceiling_sft "${DATASET}_2" "$STRONG_BASE" "$MODELS/ceiling"; fi
   train full_weak_sft full_weak "$STRONG_BASE" "$MODELS/full_weak"
 }
 s_sampling() {
@@ -144,8 +158,10 @@ s_sampling() {
   "$PY" -m src.passk "$OUT/mplus_samples" --seed_end "$N_SAMPLES" | tee "$RUN/logs/passk.stats"
 }
 s_pairs() {
-  "$PY" -m src.construct_training_data majority --data_dir "$OUT/mplus_samples" --seed_end "$N_SAMPLES"
-  "$PY" -m src.construct_training_data "$PAIRS_RULE" --weak "$OUT/weak_train2/results.jsonl" \
+  # shellcheck disable=SC2046
+  "$PY" -m src.construct_training_data majority --data_dir "$OUT/mplus_samples" --seed_end "$N_SAMPLES" $(judge_args)
+  # shellcheck disable=SC2046
+  "$PY" -m src.construct_training_data "$PAIRS_RULE" $(judge_args) --weak "$OUT/weak_train2/results.jsonl" \
     --weak_lf "$LF/$DATASET/train_full_weak.json" --majority "$OUT/mplus_samples/majority_voting_results.jsonl" \
     --output "$LF/$DATASET/train_pairs.json" --format current | tee "$RUN/logs/pairs.stats"
   register pairs "$LF/$DATASET/train_pairs.json" pairs
@@ -161,7 +177,8 @@ s_preference() {  # DPO / ORPO on top of M_plus; the two adapters combined into 
 s_evaluate() {  # every trained strong model on test, one load
   local runs="eval_iter1_hybrid:$MODELS/iter1_hybrid:$TEST"
   [ "$ITER2" = 1 ] && runs+=" eval_iter2_hybrid:$MODELS/iter2_hybrid:$TEST"
-  [ "$BASELINES" = 1 ] && runs+=" eval_ceiling:$MODELS/ceiling:$TEST eval_full_weak:$MODELS/full_weak:$TEST"
+  [ "$BASELINES" = 1 ] && [ "$CEILING" = 1 ] && runs+=" eval_ceiling:$MODELS/ceiling:$TEST"
+  [ "$BASELINES" = 1 ] && runs+=" eval_full_weak:$MODELS/full_weak:$TEST"
   for loss in $PREF; do runs+=" eval_$loss:$MODELS/${loss}_final:$TEST"; done
   infer "$STRONG_BASE" "$runs"
 }
@@ -169,8 +186,8 @@ s_report() { "$PY" -m src.report "$RUN"; }
 
 run_pipeline() {
   printf '%s\n' "DATASET=$DATASET" "DEMO=$DEMO" "WEAK_BASE=${WEAK_BASE:-}" "WEAK_MODEL=${WEAK_MODEL:-}" "STRONG_BASE=$STRONG_BASE" \
-    "MAX_TOKENS=$MAX_TOKENS" "N_SAMPLES=$N_SAMPLES" "ITER2=$ITER2" "BASELINES=$BASELINES" "PREF=$PREF" "EXPORT=$EXPORT" \
-    "WEAK_TEMPLATE=$WEAK_TEMPLATE" "STRONG_TEMPLATE=$STRONG_TEMPLATE" "TRAIN_ARGS=$TRAIN_ARGS" "PREF_ARGS=$PREF_ARGS" "INFER_ARGS=$INFER_ARGS" > "$RUN/config.env"
+    "MAX_TOKENS=$MAX_TOKENS" "N_SAMPLES=$N_SAMPLES" "ITER2=$ITER2" "BASELINES=$BASELINES" "CEILING=$CEILING" "JUDGE=$JUDGE" "PREF=$PREF" "EXPORT=$EXPORT" \
+    "WEAK_TEMPLATE=$WEAK_TEMPLATE" "STRONG_TEMPLATE=$STRONG_TEMPLATE" "TRAIN_ARGS=$TRAIN_ARGS" "STRONG_TRAIN_ARGS=$STRONG_TRAIN_ARGS" "PREF_ARGS=$PREF_ARGS" "INFER_ARGS=$INFER_ARGS" > "$RUN/config.env"
   status start "run dir $RUN (demo=$DEMO)"
   stage data s_data
   stage weak_sft s_weak_sft

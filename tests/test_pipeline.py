@@ -1,0 +1,131 @@
+"""The run scripts end to end on a tiny taught model (transformers backend, seconds per stage):
+every stage of run_gsm8k.sh, a killed run that resumes to the same files, and run_olympic.sh on a
+local copy of OlympicArena. The demo on the small real models is tests/test_demo.py (slow)."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from src.jsonio import read_json_list, read_jsonl
+from tests.conftest import ROOT
+
+TRAIN_PY = Path(os.environ.get("W2S_TRAIN_VENV", ROOT / ".venv-train")) / "bin" / "python"
+pytestmark = pytest.mark.skipif(not TRAIN_PY.exists(), reason=f"no training environment at {TRAIN_PY}")
+ARGS = "num_train_epochs=1 per_device_train_batch_size=4 gradient_accumulation_steps=1 learning_rate=1.0e-5 logging_steps=1 cutoff_len=256"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from src.models import make_tiny_model
+    from tests.tiny_teacher import teach
+    model = make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+    teach(model, steps=200)
+    return model
+
+
+def env_for(run, tiny, **extra):
+    env = {**os.environ, "DEMO": "1", "WEAK_BASE": str(tiny), "STRONG_BASE": str(tiny), "RUN": str(run),
+           "DEMO_SIZES": "16 16 8", "MAX_TOKENS": "12", "N_SAMPLES": "5", "STRONG_TEMPLATE": "vanilla",
+           "INFER_ARGS": "--backend hf --dtype float32 --chunk_size 4", "TRAIN_ARGS": ARGS, "STRONG_TRAIN_ARGS": ARGS,
+           "PREF_ARGS": ARGS,
+           "OMP_NUM_THREADS": "1"}
+    env.update(extra)
+    return env
+
+
+def run_script(script, env):
+    proc = subprocess.run(["bash", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def gsm8k_run(tmp_path_factory, tiny):
+    run = tmp_path_factory.mktemp("runs") / "gsm8k"
+    out = run_script("run_gsm8k.sh", env_for(run, tiny))
+    return run, out
+
+
+STAGES = ["data", "weak_sft", "weak_inference", "strong_icl", "stage1_iter1", "stage1_iter2", "baselines",
+          "sampling", "pairs", "preference", "evaluate", "report"]
+
+
+def test_every_stage_runs_and_reports(gsm8k_run):
+    run, out = gsm8k_run
+    assert sorted(p.name for p in (run / ".done").iterdir()) == sorted(STAGES)
+    for stage in STAGES:
+        assert f"{stage}" in out and "FAILED" not in out
+    for name in ("weak_test", "strong_icl_test", "eval_ceiling", "eval_full_weak", "eval_iter1_hybrid",
+                 "eval_iter2_hybrid", "eval_dpo", "eval_orpo"):
+        metrics = json.loads((run / "outputs" / name / "metrics.json").read_text())
+        assert metrics["count"] == 8, name
+    assert len(read_json_list(run / "data/llama_factory/gsm8k/train_iter1_hybrid.json")) > 0
+    assert len(read_json_list(run / "data/llama_factory/gsm8k/train_pairs.json")) > 0
+    for k in range(5):
+        assert len(read_jsonl(run / f"outputs/mplus_samples/seed{k}/results.jsonl")) == 16
+    for loss in ("dpo", "orpo"):
+        cfg = json.loads((run / f"models/{loss}_final/adapter_config.json").read_text())
+        assert cfg["r"] == 16  # stage I + stage II adapters in one
+    report = (run / "report.md").read_text()
+    for label in ("weak floor", "strong ceiling", "full weak", "iter1", "iter2", "DPO", "ORPO", "PGR"):
+        assert label in report, label
+    assert (run / "accuracy.png").stat().st_size > 0 and (run / "config.env").is_file()
+
+
+def test_a_second_run_skips_every_stage(gsm8k_run, tiny):
+    run, _ = gsm8k_run
+    before = {p: p.stat().st_mtime_ns for p in (run / "outputs").rglob("*.jsonl")}
+    out = run_script("run_gsm8k.sh", env_for(run, tiny))
+    assert out.count("done before (skipped)") == len(STAGES)
+    assert before == {p: p.stat().st_mtime_ns for p in (run / "outputs").rglob("*.jsonl")}
+
+
+def test_killed_run_resumes_to_the_same_files(gsm8k_run, tiny, tmp_path):
+    """Kill the run inside weak SFT; the next run restarts that stage and writes what the
+    uninterrupted run wrote."""
+    full, _ = gsm8k_run
+    run = tmp_path / "killed"
+    env = env_for(run, tiny, STAGES="data weak_sft weak_inference")
+    proc = subprocess.Popen(["bash", "run_gsm8k.sh"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    log = run / "logs/weak_sft.log"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (log.is_file() and "trainable params" in log.read_text()):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (run / ".done/data").exists() and not (run / ".done/weak_sft").exists()
+    out = run_script("run_gsm8k.sh", env)
+    assert "data                   done before (skipped)" in out
+    for f in ("outputs/weak_test/output.jsonl", "outputs/weak_train2/results.jsonl",
+              "data/llama_factory/gsm8k/train_full_weak.json", "data/test/gsm8k_train_2.jsonl"):
+        assert (run / f).read_bytes() == (full / f).read_bytes(), f
+
+
+def test_run_olympic_on_a_local_copy(tmp_path, tiny):
+    """run_olympic.sh: data from a local copy, no weak SFT, no ceiling; the judge grades and agrees."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from src.olympic_data import SUBJECTS
+    from tests.test_olympic import raw_row
+    copy = tmp_path / "OlympicArena"
+    for s in SUBJECTS:
+        for split, n in (("test", 3), ("val", 2)):
+            (copy / s).mkdir(parents=True, exist_ok=True)
+            rows = [raw_row(i, s, answer=["5"]) for i in range(n)]
+            pq.write_table(pa.Table.from_pylist(rows), copy / s / f"{split}-00000-of-00001.parquet")
+    run = tmp_path / "olympic"
+    env = env_for(run, tiny, DEMO="0", WEAK_MODEL=str(tiny), WEAK_BASE="", OLYMPIC_SOURCE=str(copy), ITER2="0",
+                  MAX_TOKENS="40")
+    out = run_script("run_olympic.sh", env)
+    assert "WEAK_MODEL given: no weak SFT" in (run / "logs/weak_sft.log").read_text()
+    assert not (run / "models/ceiling").exists()
+    train2 = read_jsonl(run / "outputs/weak_train2/results.jsonl")
+    assert len(train2) == 18 and train2[0]["prompt"].endswith("\n\nAnswer:") and "Question: What is 0?" in train2[0]["prompt"]
+    assert {"answer_type", "type_sequence", "pred", "result"} <= set(train2[0])
+    assert "report" in out and (run / "report.md").is_file()
