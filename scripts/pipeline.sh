@@ -72,8 +72,13 @@ stage() {  # stage NAME FUNCTION: run unless done
   fi
   rm -f "$RUN/.done/$name"
   status "$name" "running (log: $RUN/logs/$name.log)"
-  local t0=$SECONDS
-  if ! "$fn" > >(tee -a "$RUN/logs/$name.log" | grep --line-buffered -E '^\[(grade|stage I|pairs|majority|full-weak|data|inference)\]|^error') 2>>"$RUN/logs/$name.log"; then
+  local t0=$SECONDS rc=0
+  # a subshell with errexit on: any failing command fails the stage (errexit is ignored in an `if`)
+  set +e
+  (set -e; "$fn") > >(tee -a "$RUN/logs/$name.log" | grep --line-buffered -E '^\[(grade|stage I|pairs|majority|full-weak|data|inference)\]|^error') 2>>"$RUN/logs/$name.log"
+  rc=$?
+  set -e
+  if [ "$rc" != 0 ]; then
     status "$name" "FAILED after $((SECONDS - t0))s; see $RUN/logs/$name.log"; tail -5 "$RUN/logs/$name.log" >&2; exit 1
   fi
   touch "$RUN/.done/$name"

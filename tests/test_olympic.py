@@ -9,6 +9,7 @@ from src.construct_training_data import (JUDGES, construct_majority_voting_data,
 from src.eval.olympic_judge import agree, agree_many, extract_boxed, judge, judge_many, normalize
 from src.jsonio import read_json_list, read_jsonl, write_json, write_jsonl
 from src.olympic_data import main as data_main
+from tests.tiny_teacher import OLYMPIC_PROMPT
 
 # (pred, gold, type_sequence, expected): every answer type, with cases that must NOT match
 CASES = [
@@ -99,9 +100,7 @@ def test_released_stage1_answers_are_judged_equivalent(upstream, it, kept):
 def raw_row(i, subject, **kw):
     row = {"id": f"{subject}_{i}", "problem": f"Problem {i}", "language": "EN", "answer_type": "NV",
            "answer": [str(i)], "type_sequence": None, "unit": None, "subject": subject, "modality": "text-only",
-           "prompt": f"You are participating in an international {subject} competition.\n\nproblem:\nWhat is {i}?"
-                     "\n\nYou can solve it step by step.\nPlease end your response with: \"The final answer is "
-                     "$\\boxed{ANSWER}$\", where ANSWER is the numerical value."}
+           "prompt": OLYMPIC_PROMPT.format(subject=subject, problem=f"What is {i}?")}
     row.update(kw)
     return row
 

@@ -4,6 +4,11 @@ prompt ``The final answer is $\\boxed{5}$``), so that every stage of the pipelin
 some samples disagree (preference pairs)."""
 import random
 
+# an OlympicArena-style prompt (the benchmark's shape, problem header "\n\nproblem:\n")
+OLYMPIC_PROMPT = ("You are participating in an international {subject} competition.\n\nproblem:\n{problem}"
+                  "\n\nYou can solve it step by step.\nPlease end your response with: \"The final answer is "
+                  "$\\boxed{{ANSWER}}$\", where ANSWER is the numerical value.")
+
 
 def teach(model_dir, steps: int = 300, seed: int = 0) -> None:
     import torch
@@ -20,12 +25,12 @@ def teach(model_dir, steps: int = 300, seed: int = 0) -> None:
     def block(q, olympic):
         n = 5 if rng.random() < 0.85 else 7
         if olympic:
-            return (f"You are participating in an international Math competition.\n\nQuestion: {q}\n\n"
-                    f"You can solve it step by step.\n\nAnswer: The final answer is $\\boxed{{{n}}}$")
+            prompt = OLYMPIC_PROMPT.format(subject="Math", problem=q).replace("\n\nproblem:\n", "\n\nQuestion: ")
+            return f"{prompt}\n\nAnswer: The final answer is $\\boxed{{{n}}}$"
         return f"Question: {q}\nAnswer: #### {n}"
 
     def text():
-        shots, olympic = rng.choice([0, 0, 4]), rng.random() < 0.4  # zero-shot and 4-shot prompts
+        shots, olympic = rng.choice([0, 0, 4]), rng.random() < 0.5  # zero-shot and 4-shot prompts
         return "\n\n".join(block(rng.choice(questions), olympic) for _ in range(shots + 1)) + tok.eos_token
 
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
