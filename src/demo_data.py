@@ -54,9 +54,10 @@ def make_problems(n: int, seed: int, levels=(1, 2, 3)) -> list[dict]:
     return rows
 
 
-def make_demo_splits(n_train_1: int = 96, n_train_2: int = 96, n_test: int = 48, seed: int = 42) -> dict[str, list[dict]]:
-    """Disjoint seeded splits (questions never repeat across splits)."""
-    rows = make_problems(n_train_1 + n_train_2 + n_test, seed)
+def make_demo_splits(n_train_1: int = 96, n_train_2: int = 96, n_test: int = 48, seed: int = 42,
+                     levels=(1, 2, 3)) -> dict[str, list[dict]]:
+    """Disjoint seeded splits (questions never repeat across splits), problems of the given levels in turn."""
+    rows = make_problems(n_train_1 + n_train_2 + n_test, seed, tuple(levels))
     cut1, cut2 = n_train_1, n_train_1 + n_train_2
     splits = {"train_1": rows[:cut1], "train_2": rows[cut1:cut2], "test": rows[cut2:]}
     for split in splits.values():

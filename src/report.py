@@ -140,10 +140,11 @@ def run_report(run: Path) -> str:
     ceil = next((r[1] for r in rows if r[3] == "eval_ceiling"), None)
     lines += ["## Test accuracy", "", "| model | accuracy | questions | PGR |", "|---|---:|---:|---:|"]
     for label, acc, n, _ in rows:
-        pgr = f"{(acc - weak) / (ceil - weak):.2f}" if weak is not None and ceil is not None and ceil != weak else "-"
+        pgr = f"{(acc - weak) / (ceil - weak):.2f}" if weak is not None and ceil is not None and ceil > weak else "-"
         lines.append(f"| {label} | {100 * acc:.2f} | {n} | {pgr} |")
-    if weak is not None and ceil is not None and ceil == weak:
-        lines += ["", "PGR is undefined: the strong ceiling equals the weak floor."]
+    if weak is not None and ceil is not None and ceil <= weak:
+        lines += ["", f"PGR is undefined: the strong ceiling ({100 * ceil:.2f}) is not above the weak floor "
+                  f"({100 * weak:.2f}); there is no gap to recover."]
     if rows:
         plot_accuracy([(r[0], r[1]) for r in rows], run / "accuracy.png")
         lines += ["", "![test accuracy](accuracy.png)"]
