@@ -20,7 +20,9 @@ STAGES = ["data", "weak_sft", "weak_inference", "strong_icl", "stage1_iter1", "s
 @pytest.mark.skipif(not all(m.exists() for m in MODELS), reason="small models not fetched (bash scripts/setup.sh models)")
 def test_demo_runs_every_stage_and_reports(tmp_path):
     run = tmp_path / "gsm8k_demo"
-    env = {k: v for k, v in os.environ.items() if k not in ("WEAK_BASE", "WEAK_MODEL", "STRONG_BASE", "DEMO")}
+    # as a user runs it: no models given, every core (the test suite itself runs with one thread)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("WEAK_BASE", "WEAK_MODEL", "STRONG_BASE", "DEMO", "OMP_NUM_THREADS")}
     env["RUN"] = str(run)
     t0 = time.time()
     proc = subprocess.run(["bash", "run_gsm8k.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
