@@ -97,6 +97,7 @@ def split_top_level(expr: str, sep: str = ",") -> list[str]:
 # ------------------------------------------------------------------ numbers and sympy
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
 _SCI = re.compile(rf"^({_NUM})\s*(?:\\times|\\cdot|×|\*)\s*10\s*\^\s*\{{?\s*([-+]?\d+)\s*\}}?$")
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")  # 1,000 is a number, not a list
 _E = re.compile(rf"^({_NUM})[eE]([-+]?\d+)$")
 _LEAD = re.compile(rf"^({_NUM}(?:[eE][-+]?\d+)?(?:\s*(?:\\times|\\cdot|×)\s*10\s*\^\s*\{{?\s*[-+]?\d+\s*\}}?)?)(\s*)(.*)$")
 
@@ -126,7 +127,7 @@ def _strip_unit(s: str) -> str:
 
 
 def _value(s: str) -> float | None:
-    s = s.strip().replace(",", "") if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", s.strip()) else s.strip()
+    s = s.strip().replace(",", "") if _THOUSANDS.fullmatch(s.strip()) else s.strip()
     try:
         return float(s)
     except ValueError:
@@ -145,7 +146,7 @@ def _value(s: str) -> float | None:
 
 def _single(s: str) -> bool:
     """One item, not a list: no comma outside brackets (a thousands separator is not a list)."""
-    return len(split_top_level(s)) <= 1 or bool(re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", s.strip()))
+    return len(split_top_level(s)) <= 1 or bool(_THOUSANDS.fullmatch(s.strip()))
 
 
 def _close(p: float, g: float) -> bool:
