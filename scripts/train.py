@@ -82,6 +82,11 @@ def check_inputs(config: dict, export: bool) -> None:
         raise DataError(str(err)) from None
     if export:
         return
+    if config.get("adapter_name_or_path") and config.get("create_new_adapter") and zero3(config):
+        # LLaMA-Factory 0.9.5 (model/adapter.py) silently ignores create_new_adapter under ZeRO-3: it would
+        # keep training the given adapter against the base model as reference, not the merged one
+        raise DataError("create_new_adapter with adapter_name_or_path is not honoured under DeepSpeed ZeRO-3: "
+                        "merge the adapter first (train.sh export) and train on the merged model with no adapter")
     dataset_dir = config.get("dataset_dir", "data/llama_factory")
     info = registry.load(dataset_dir)
     for name in str(config["dataset"]).split(","):
@@ -93,6 +98,14 @@ def check_inputs(config: dict, export: bool) -> None:
                 raise DataError(f"{Path(dataset_dir) / registry.REGISTRY}: dataset {name!r} is not registered as "
                                 "preference data (ranking: true); register it with kind 'pairs'")
             check_pairs_file(path, name)
+
+
+def zero3(config: dict) -> bool:
+    ds = config.get("deepspeed")
+    if not ds:
+        return False
+    cfg = json.loads(Path(ds).read_text()) if isinstance(ds, str) else ds
+    return int(cfg.get("zero_optimization", {}).get("stage", 0)) == 3
 
 
 def main(argv=None) -> int:

@@ -4,23 +4,28 @@
 #   bash scripts/train.sh STAGE DATASET BASE_MODEL OUTPUT_DIR [ADAPTER] [key=value ...]
 #
 # STAGE      weak_sft | weak_sft_full | ceiling_sft | full_weak_sft | stage1_sft   (LoRA SFT unless _full)
-#            dpo | orpo     (stage II; ADAPTER = the stage I adapter, which becomes the reference model)
-#            export         (merge: ADAPTER = "STAGE1_ADAPTER[,STAGE2_ADAPTER]"; DATASET is ignored, use -)
+#            dpo | orpo     (stage II: BASE_MODEL = the merged M_plus and no ADAPTER (the pipeline's
+#                            default), or BASE_MODEL = the base and ADAPTER = the stage I adapter)
+#            export         (merge: ADAPTER = "ADAPTER1[,ADAPTER2]"; DATASET is ignored, use -)
 # DATASET    a name in $DATASET_DIR/dataset_info.json (default data/llama_factory), e.g. gsm8k_1, gsm8k_2
 # ADAPTER    optional; '-' for none
 # key=value  any LLaMA-Factory setting, overriding the YAML in scripts/configs/
 #
-# GPUs: GPUS=0,1,2,3 runs `torchrun --nproc_per_node 4` with DeepSpeed ZeRO-3
-# (scripts/configs/ds_z3_config.json); several nodes: also NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT.
-# Without GPUS it runs as one process (CPU or the one visible GPU).
+# Processes (docs/gpu.md):
+#   GPUS=0,1,2,3    torchrun, one process per GPU, DeepSpeed ZeRO-3, bf16 (scripts/configs/ds_z3_config.json)
+#   no GPUS         all visible GPUs as above when there are several; one process on one GPU or the CPU
+#   NPROC=2         on a machine without GPUs: 2 CPU processes (torchrun, gloo; tests use it)
+#   NNODES=2 NODE_RANK=0|1 MASTER_ADDR=host [MASTER_PORT=29500]   several nodes (shared filesystem)
+# Export always runs as one process.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ $# -lt 4 ]; then sed -n 2,17p "$0"; exit 2; fi
+if [ $# -lt 4 ]; then sed -n 2,21p "$0"; exit 2; fi
 STAGE=$1 DATASET=$2 BASE=$3 OUT=$4; shift 4
 ADAPTER=-
 if [ $# -gt 0 ] && [[ "$1" != *=* ]]; then ADAPTER=$1; shift; fi
 TPY=${W2S_TRAIN_VENV:-$ROOT/.venv-train}/bin/python
 DATASET_DIR=${DATASET_DIR:-data/llama_factory}
+die() { echo "error: $*" >&2; exit 2; }
 
 case "$STAGE" in
   weak_sft|ceiling_sft|full_weak_sft|stage1_sft) CONFIG=sft_lora.yaml ;;
@@ -28,12 +33,9 @@ case "$STAGE" in
   dpo) CONFIG=stage2_dpo.yaml ;;
   orpo) CONFIG=stage2_orpo.yaml ;;
   export) CONFIG=export.yaml ;;
-  *) echo "error: unknown stage '$STAGE' (weak_sft, weak_sft_full, ceiling_sft, full_weak_sft, stage1_sft, dpo, orpo, export)" >&2; exit 2 ;;
+  *) die "unknown stage '$STAGE' (weak_sft, weak_sft_full, ceiling_sft, full_weak_sft, stage1_sft, dpo, orpo, export)" ;;
 esac
-if [[ "$STAGE" == dpo || "$STAGE" == orpo ]] && [ "$ADAPTER" = - ]; then
-  echo "error: stage '$STAGE' starts from the stage I adapter: give ADAPTER" >&2; exit 2
-fi
-[ -x "$TPY" ] || { echo "error: no training environment at $TPY; run: bash scripts/setup.sh train" >&2; exit 2; }
+[ -x "$TPY" ] || die "no training environment at $TPY; run: bash scripts/setup.sh train"
 
 ARGS=("model_name_or_path=$BASE")
 [ "$ADAPTER" != - ] && ARGS+=("adapter_name_or_path=$ADAPTER")
@@ -44,23 +46,47 @@ else
   ARGS+=("dataset=$DATASET" "dataset_dir=$DATASET_DIR" "output_dir=$OUT")
   EXTRA=()
 fi
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false
+export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false
 
-if [ -n "${GPUS:-}" ]; then
+visible_gpus() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -c '^GPU' || echo 0; }
+NGPU=$(visible_gpus)
+if [ -z "${GPUS:-}" ] && [ "$NGPU" -gt 1 ] && [ "$STAGE" != export ]; then
+  GPUS=$(seq -s, 0 $((NGPU - 1)))
+  echo "[train] $NGPU GPUs visible and GPUS not set: training on all of them (GPUS=$GPUS)" >&2
+fi
+NNODES=${NNODES:-1}
+if [ "$NNODES" -gt 1 ] && [ -z "${MASTER_ADDR:-}" ]; then die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"; fi
+
+launch() {  # launch NPROC ARGS...: torchrun on one node (a free port) or several (MASTER_ADDR:MASTER_PORT)
+  local n=$1; shift
+  local where=(--standalone)
+  if [ "$NNODES" -gt 1 ]; then
+    where=(--nnodes "$NNODES" --node_rank "${NODE_RANK:?NODE_RANK is needed with NNODES}" --master_addr "$MASTER_ADDR" --master_port "${MASTER_PORT:-29500}")
+  fi
+  "$(dirname "$TPY")/torchrun" --nproc_per_node "$n" "${where[@]}" "$ROOT/scripts/train.py" "$@"
+}
+
+if [ "$STAGE" = export ]; then
+  # one process; LLaMA-Factory's export parser takes no training keys
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$TPY" "$ROOT/scripts/train.py" "${EXTRA[@]}" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" "$@"
+elif [ -n "${GPUS:-}" ]; then
   NPROC=$(awk -F, '{print NF}' <<<"$GPUS")
-  CUDA_VISIBLE_DEVICES=$GPUS "$(dirname "$TPY")/torchrun" --nproc_per_node "$NPROC" --nnodes "${NNODES:-1}" \
-    --node_rank "${NODE_RANK:-0}" --master_addr "${MASTER_ADDR:-127.0.0.1}" --master_port "${MASTER_PORT:-29500}" \
-    "$ROOT/scripts/train.py" "${EXTRA[@]}" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" \
-    "deepspeed=$ROOT/scripts/configs/ds_z3_config.json" "$@"
+  # bf16 compute (a fp16 checkpoint such as Llama-2 trains without fp16's loss scaling), ZeRO-3, a long
+  # collective timeout (rank 0 may tokenise a large set while the others wait); one OpenMP thread per rank
+  CUDA_VISIBLE_DEVICES=$GPUS OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} launch "$NPROC" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" \
+    "deepspeed=$ROOT/scripts/configs/ds_z3_config.json" bf16=true ddp_timeout=180000000 "$@"
+elif [ "${NPROC:-1}" -gt 1 ]; then
+  [ "$NGPU" = 0 ] || die "NPROC is for CPU processes; on GPUs set GPUS"
+  # several CPU processes (gloo): the distributed code path without CUDA; cores shared among the ranks
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} launch "$NPROC" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" \
+    ddp_backend=gloo use_cpu=true "$@"
 else
-  "$TPY" "$ROOT/scripts/train.py" "${EXTRA[@]}" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" "$@"
+  if [ "$NGPU" -ge 1 ]; then GPU_ARGS=(bf16=true); else GPU_ARGS=(); fi
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$TPY" "$ROOT/scripts/train.py" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" "${GPU_ARGS[@]}" "$@"
 fi
 
 if [ "$STAGE" = export ]; then
   echo "[train] evaluate: .venv/bin/python -m src.inference --model_dir $OUT --dev_set <dev_set> --output_file_name <dir>/output.jsonl"
-elif [[ "$STAGE" == dpo || "$STAGE" == orpo ]]; then
-  echo "[train] this adapter applies on top of base + $ADAPTER; merge both, then evaluate:"
-  echo "        bash scripts/train.sh export - $BASE <merged_dir> $ADAPTER,$OUT"
 else
   echo "[train] evaluate: .venv/bin/python -m src.inference --model_dir $BASE --adapter $OUT --dev_set <dev_set> --output_file_name <dir>/output.jsonl"
 fi

@@ -30,27 +30,17 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import benchmarks
+from .benchmarks import Agreement
+from .cli import run_cli
 from .jsonio import DataError, read_json_list, read_jsonl, write_json, write_jsonl
 
 direct_prompt = "Question: {}\nAnswer:"
 
 RESULT_FIELDS = ("id", "prompt", "response", "pred")
 SameAnswer = Callable[[str, str], bool]
-# A judge of agreement, batched (it may run sympy in worker processes with a time limit):
-# [(pred_a, pred_b, row of the question)] -> [same answer?]. Default: string equality.
-Agreement = Callable[[list[tuple[str, str, dict]]], list[bool]]
-
-
-def olympic_agreement(items: list[tuple[str, str, dict]]) -> list[bool]:
-    """OlympicArena: two answers agree when the benchmark's rule-based judge says so."""
-    from .eval.olympic_judge import agree_many
-    results, timeouts = agree_many([(a, b, row.get("type_sequence")) for a, b, row in items])
-    if timeouts:
-        _log(f"[judge] {timeouts} of {len(items)} agreement checks passed the time limit (not agreeing)")
-    return results
-
-
-JUDGES: dict[str, Agreement] = {"olympic": olympic_agreement}
+# agreement by a judge, by name (OlympicArena's rule-based judge); the benchmark registry owns them
+JUDGES: dict[str, Agreement] = {name: j.agreement for name, j in benchmarks.JUDGES.items() if j.agreement}
 
 
 def _agreements(same_answer: Agreement | None, items: list[tuple[str, str, dict]]) -> list[bool]:
@@ -130,7 +120,7 @@ def _sibling(output_filename, suffix: str) -> str:
 
 
 def construct_weak_icl_data(weak_filename, icl_filename, output_filename, *, keep_empty: bool = False,
-                            same_answer: Agreement | None = None):
+                            same_answer: Agreement | None = None, pad_to: int | None = None, pad_seed: int = 42):
     """Stage I data: questions where the weak and the ICL final answers agree.
 
     Writes ``output_filename`` (``*_hybrid.json``: weak row then ICL row per kept question, in
@@ -142,6 +132,13 @@ def construct_weak_icl_data(weak_filename, icl_filename, output_filename, *, kee
                  reproduces that).
     same_answer  how two preds are compared, batched (default: string equality of the normalised
                  preds; OlympicArena passes its rule-based judge, ``JUDGES["olympic"]``).
+    pad_to       the original's MATH training sets: after the strictly consistent questions, append
+                 inconsistent ones (both preds non-empty, in a ``random.Random(pad_seed)`` shuffle)
+                 until ``pad_to`` questions (Gemma-2b 1,000, Mistral-7b 2,000). The strict sets are
+                 then also written as ``*_wo_aug.json``. As in the released files, each appended
+                 question gives its weak row to ``_weak`` and its ICL row to ``_icl``; ``_hybrid`` is
+                 the strict hybrid, then every appended weak row, then every appended ICL row. The
+                 original's shuffle seed is not known (no code was released for it).
     """
     weak = read_jsonl(weak_filename, required=RESULT_FIELDS)
     icl = read_jsonl(icl_filename, required=RESULT_FIELDS)
@@ -165,13 +162,25 @@ def construct_weak_icl_data(weak_filename, icl_filename, output_filename, *, kee
         icl_rows.append(row_c)
 
     kept = len(weak_rows)
-    has_gold = all("result" in r for r in weak)
+    has_gold = all(r.get("result") is not None for r in weak)
     _log(f"[stage I] kept {kept} of {len(weak)} questions ({_rate(kept, len(weak))})"
          + (f", {both_empty} with empty answers on both sides" if keep_empty else ""))
     if has_gold:
         _log(f"[stage I] accuracy of kept answers against gold: weak {_rate(weak_correct, kept)}, "
              f"ICL {_rate(icl_correct, kept)}; weak accuracy on all questions {_rate(sum(bool(_result(r)) for r in weak), len(weak))}")
     weak_out, icl_out = _sibling(output_filename, "_weak.json"), _sibling(output_filename, "_icl.json")
+    if pad_to is not None:
+        for path, rows in ((output_filename, hybrid), (weak_out, weak_rows), (icl_out, icl_rows)):
+            write_json(str(path)[:-len(".json")] + "_wo_aug.json", rows)
+        kept_ids = {r["id"] for r in weak_rows}
+        candidates = [(w, c) for w, c in zip(weak, icl) if w["id"] not in kept_ids and w["pred"] != "" and c["pred"] != ""]
+        random.Random(pad_seed).shuffle(candidates)
+        extra = candidates[:max(0, pad_to - kept)]
+        pad_weak = [{"id": w["id"], "content": w["prompt"], "output": w["response"]} for w, _ in extra]
+        pad_icl = [{"id": w["id"], "content": w["prompt"], "output": c["response"]} for w, c in extra]
+        hybrid, weak_rows, icl_rows = hybrid + pad_weak + pad_icl, weak_rows + pad_weak, icl_rows + pad_icl
+        _log(f"[stage I] padded to {len(weak_rows)} questions with {len(extra)} inconsistent ones "
+             f"(seed {pad_seed}; {len(candidates)} candidates); strict sets in *_wo_aug.json")
     write_json(output_filename, hybrid)
     write_json(weak_out, weak_rows)
     write_json(icl_out, icl_rows)
@@ -293,7 +302,10 @@ def _construct_pairs(weak_filename, weak_llamafactory_filename, majority_voting_
             raise DataError(f"{weak_llamafactory_filename}: row {i} (id {w['id']!r}): 'output' differs from the "
                             f"'response' in {weak_filename}; build it from that file with construct_full_weak_data")
 
-    rng = random.Random(seed)  # same sequence as the original's random.seed(42) + random.sample
+    # Random-call order is part of the method's output: one rng.sample call per question in question
+    # order, exactly where the original calls random.sample after random.seed(42), so the same inputs
+    # give the original's pairs. tests/test_construct.py pins it with a golden file; do not reorder.
+    rng = random.Random(seed)
     pairs = []
     weak_pos = weak_neg = chosen_correct = chosen_graded = 0
 
@@ -394,6 +406,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m src.construct_training_data", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def judged(p):
+        p.add_argument("--benchmark", choices=benchmarks.names(), default=None,
+                       help="agreement by the benchmark's judge (and, for pairs, its pairs rule)")
+        p.add_argument("--judge", choices=tuple(JUDGES), default=None, help="agreement by a judge (default: equal preds)")
+
     p = sub.add_parser("full-weak", help="every weak answer as SFT data")
     p.add_argument("--weak", required=True, help="weak results.jsonl")
     p.add_argument("--output", required=True)
@@ -403,14 +421,18 @@ def main(argv=None) -> int:
     p.add_argument("--output", required=True, help="..._hybrid.json; _weak.json and _icl.json go beside it")
     p.add_argument("--keep_empty", action="store_true", help="also keep questions with empty preds on both sides "
                    "(the released GSM8K Llama2-7b iter1 files have 8)")
-    p.add_argument("--judge", choices=tuple(JUDGES), default=None, help="agreement by a judge (default: equal preds)")
+    p.add_argument("--pad_to", type=int, default=None, help="MATH: pad with inconsistent questions up to N (original: "
+                   "Gemma-2b 1000, Mistral-7b 2000); strict sets go to *_wo_aug.json")
+    p.add_argument("--pad_seed", type=int, default=42)
+    judged(p)
     p = sub.add_parser("majority", help="majority voting over seed*/results.jsonl")
     p.add_argument("--data_dir", required=True)
     p.add_argument("--seed_start", type=int, default=0)
     p.add_argument("--seed_end", type=int, default=10)
     p.add_argument("--output", default=None, help="default: <data_dir>/majority_voting_results.jsonl")
-    p.add_argument("--judge", choices=tuple(JUDGES), default=None, help="agreement by a judge (default: equal preds)")
-    for name, rule in (("pairs-gsm8k", "one pair per question"), ("pairs-math", "up to three pairs per question")):
+    judged(p)
+    for name, rule in (("pairs", "the benchmark's rule (--benchmark)"), ("pairs-gsm8k", "one pair per question"),
+                       ("pairs-math", "up to three pairs per question")):
         p = sub.add_parser(name, help=f"stage II preference pairs, {rule}")
         p.add_argument("--weak", required=True, help="weak results.jsonl")
         p.add_argument("--weak_lf", required=True, help="full-weak SFT json built from the same weak results")
@@ -420,30 +442,35 @@ def main(argv=None) -> int:
         p.add_argument("--min_confidence", type=float, default=0.6)
         p.add_argument("--seed", type=int, default=42)
         p.add_argument("--format", dest="fmt", default="v0.5", choices=("v0.5", "current"))
-        p.add_argument("--judge", choices=tuple(JUDGES), default=None, help="agreement by a judge (default: equal preds)")
+        judged(p)
     p = sub.add_parser("convert-pairs", help="v0.5 pairs -> current LLaMA-Factory preference rows")
     p.add_argument("--input", required=True)
     p.add_argument("--output", required=True)
     args = ap.parse_args(argv)
-    try:
+
+    def agreement():
+        if args.judge:
+            return JUDGES[args.judge]
+        return benchmarks.get(args.benchmark).agreement if args.benchmark else None
+
+    def go():
         if args.cmd == "full-weak":
             construct_full_weak_data(args.weak, args.output)
         elif args.cmd == "weak-icl":
             construct_weak_icl_data(args.weak, args.icl, args.output, keep_empty=args.keep_empty,
-                                    same_answer=JUDGES.get(args.judge))
+                                    same_answer=agreement(), pad_to=args.pad_to, pad_seed=args.pad_seed)
         elif args.cmd == "majority":
             construct_majority_voting_data(args.data_dir, args.seed_start, args.seed_end, output_filename=args.output,
-                                           same_answer=JUDGES.get(args.judge))
-        elif args.cmd in ("pairs-gsm8k", "pairs-math"):
-            fn = construct_paired_data_gsm8k if args.cmd == "pairs-gsm8k" else construct_paired_data_math
-            fn(args.weak, args.weak_lf, args.majority, args.output, args.confidence,
-               seed=args.seed, min_confidence=args.min_confidence, fmt=args.fmt, same_answer=JUDGES.get(args.judge))
+                                           same_answer=agreement())
+        elif args.cmd in ("pairs", "pairs-gsm8k", "pairs-math"):
+            if args.cmd == "pairs" and not args.benchmark:
+                raise ValueError("pairs needs --benchmark (or use pairs-gsm8k / pairs-math)")
+            max_pairs = {"pairs-gsm8k": 1, "pairs-math": 3}.get(args.cmd) or benchmarks.get(args.benchmark).pairs_per_question
+            _construct_pairs(args.weak, args.weak_lf, args.majority, args.output, args.confidence, max_pairs,
+                             args.seed, args.min_confidence, args.fmt, agreement())
         elif args.cmd == "convert-pairs":
             convert_pairs(args.input, args.output)
-    except (DataError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(go)
 
 
 if __name__ == "__main__":

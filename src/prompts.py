@@ -5,8 +5,8 @@ by blank lines, then the zero-shot prompt. The demonstrations are the weak model
 train_2 questions, verbatim, right or wrong; they are always built from a weak results file by
 question id (or a seeded random choice), never pasted.
 
-Templates (``--template``): ``zero_shot``; the original's named demonstration sets, whose GSM8K
-question ids are in SPEC.md; ``icl`` (ids from ``--demo_ids`` or a seeded random choice).
+Templates (``--template``): ``zero_shot``; ``icl`` (ids from ``--demo_ids`` or the original's seeded
+choice); the original's named demonstration sets, which each benchmark lists (src/benchmarks.py).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 from typing import Sequence
 
-from .jsonio import DataError, read_jsonl
+from .jsonio import DataError, read_json_list, read_jsonl
 
 direct_prompt = "Question: {}\nAnswer:"
 InstructionList = {"direct": "Question: [INPUT]\nAnswer:"}
@@ -22,14 +22,7 @@ InstructionList = {"direct": "Question: [INPUT]\nAnswer:"}
 # "Question: " (src.olympic_data); the original appends "\n\nAnswer:"
 PROMPT_STYLES = {"qa": direct_prompt, "olympic": "{}\n\nAnswer:"}
 
-# Question indices (in gsm8k train_2) of the original's GSM8K demonstration sets.
-ORIGINAL_DEMO_IDS = {
-    "gsm8k_my_llama2_7b_icl": (2619, 456, 102, 3037),
-    "gsm8k_my_mistral_7b_icl": (2619, 456, 102, 3037),
-    "gsm8k_my_gemma_2b_icl": (3401, 173, 354, 6272),
-}
-TEMPLATES = ("zero_shot", "icl", *ORIGINAL_DEMO_IDS)
-DEMO_FILTERS = ("any", "has_answer", "correct")
+DEMO_FILTERS = ("original", "original_correct", "any", "has_answer", "correct")
 
 
 def zero_shot(question: str, style: str = "qa") -> str:
@@ -38,43 +31,87 @@ def zero_shot(question: str, style: str = "qa") -> str:
     return PROMPT_STYLES[style].format(question)
 
 
-def select_demo_ids(rows: Sequence[dict], k: int, seed: int, demo_filter: str = "any") -> list:
-    """A seeded random choice of k demonstration ids, optionally among answers passing a filter:
-    ``has_answer`` (a final answer was extracted) or ``correct`` (right against gold: an oracle
-    choice, outside the weak-to-strong setting; for ablations)."""
+def select_demo_ids(rows: Sequence[dict], k: int, seed: int = 42, demo_filter: str = "original",
+                    answer_key: str = "####") -> list:
+    """The ids of k demonstrations.
+
+    ``original`` (the default) is the original's procedure: ``random.seed(seed)`` (42), shuffle the
+    rows in file order, take the first k whose response contains the answer key (on the released
+    Gemma-2b full-weak file this gives its template ids 3401, 173, 354, 6272). ``original_correct``
+    is its variant for a graded results file: the first k graded correct (an oracle choice).
+    ``any``, ``has_answer`` (a final answer was extracted) and ``correct`` (an oracle choice, for
+    ablations) draw a seeded random sample instead.
+    """
     if demo_filter not in DEMO_FILTERS:
         raise ValueError(f"unknown demo filter {demo_filter!r}; choose one of {', '.join(DEMO_FILTERS)}")
-    if demo_filter == "has_answer":
-        rows = [r for r in rows if r.get("pred", "") != ""]
-    elif demo_filter == "correct":
-        rows = [r for r in rows if r.get("result")]
-    if len(rows) < k:
-        raise DataError(f"only {len(rows)} demonstration candidates pass filter {demo_filter!r}; {k} needed")
-    return [r["id"] for r in random.Random(seed).sample(list(rows), k)]
+    if demo_filter.startswith("original"):
+        rng = random.Random(seed)  # the same sequence as the original's random.seed(seed); random.shuffle
+        shuffled = list(rows)
+        rng.shuffle(shuffled)
+        keep = (lambda r: r.get("result") is True) if demo_filter == "original_correct" \
+            else (lambda r: answer_key in r["response"])  # noqa: E731
+        chosen = [r["id"] for r in shuffled if keep(r)][:k]
+    else:
+        if demo_filter == "has_answer":
+            rows = [r for r in rows if r.get("pred", "") != ""]
+        elif demo_filter == "correct":
+            rows = [r for r in rows if r.get("result")]
+        chosen = [r["id"] for r in random.Random(seed).sample(list(rows), min(k, len(rows)))]
+    if len(chosen) < k:
+        raise DataError(f"only {len(chosen)} demonstration candidates pass filter {demo_filter!r}; {k} needed")
+    return chosen
 
 
-def build_demonstrations(demos_from, demo_ids: Sequence | None = None, k: int = 4, seed: int = 0,
-                         demo_filter: str = "any") -> str:
-    """The demonstration block: ``Question: q\\nAnswer: a\\n\\n`` for each chosen weak answer."""
+def load_answers(path: Path) -> list[dict]:
+    """The weak model's answers: a results/output .jsonl ``{id, prompt, response}`` or a full-weak
+    LLaMA-Factory .json ``[{id, content, output}]``."""
+    if path.suffix == ".json":
+        return [{"id": r["id"], "prompt": r["content"], "response": r["output"]}
+                for r in read_json_list(path, required=("id", "content", "output"))]
+    return read_jsonl(path, required=("id", "prompt", "response"))
+
+
+def build_demonstrations(demos_from, demo_ids: Sequence | None = None, k: int = 4, seed: int = 42,
+                         demo_filter: str = "original", benchmark=None, same_question: bool = False) -> str:
+    """The demonstration block: ``<zero-shot prompt> <answer><separator>`` for each chosen weak
+    answer (separator: a blank line; OlympicArena: two). A demonstration id is a row id (the
+    question's index) or, for OlympicArena, the benchmark's question id (``qid``).
+
+    same_question   the original's OlympicArena template text: the last chosen question's prompt
+                    (Biology_16) repeated before each of the k answers (a defect of its hand-pasted
+                    template, reproduced on request; the default pairs each answer with its question).
+    """
+    from .benchmarks import get
+    bench = benchmark or get("gsm8k")
     path = Path(demos_from)
-    rows = read_jsonl(path, required=("id", "prompt", "response"))
-    by_id = {r["id"]: r for r in rows}
-    ids = list(demo_ids) if demo_ids else select_demo_ids(rows, k, seed, demo_filter)
-    block = []
+    rows = load_answers(path)
+    by_id = {str(r["id"]): r for r in rows} | {str(r["qid"]): r for r in rows if r.get("qid") is not None}
+    ids = list(demo_ids) if demo_ids else select_demo_ids(rows, k, seed, demo_filter, bench.final_answer_marker)
+    chosen = []
     for i in ids:
-        if i not in by_id:
-            raise DataError(f"{path}: no row with id {i!r} (demonstration ids: {list(ids)})")
-        row = by_id[i]
+        if str(i) not in by_id:
+            raise DataError(f"{path}: no row with id {i} (demonstration ids: {', '.join(map(str, ids))})")
+        row = by_id[str(i)]
         if not row["prompt"].endswith("Answer:"):
             raise DataError(f"{path}: row with id {i!r}: prompt is not a zero-shot prompt ending in 'Answer:'")
-        block.append(f"{row['prompt']} {row['response']}\n\n")
-    return "".join(block)
+        chosen.append(row)
+    sep = bench.demo_separator
+    if same_question:
+        return "".join(f"{chosen[-1]['prompt']} {r['response']}{sep}" for r in chosen)
+    return "".join(f"{r['prompt']} {r['response']}{sep}" for r in chosen)
 
 
-def template_demo_ids(template: str, demo_ids: Sequence | None) -> Sequence | None:
-    if template not in TEMPLATES:
-        raise ValueError(f"unknown template {template!r}; choose one of {', '.join(TEMPLATES)}")
-    return demo_ids or ORIGINAL_DEMO_IDS.get(template)
+def template_demo_ids(benchmark, template: str, demo_ids: Sequence | None) -> Sequence | None:
+    """Demonstration ids of a template: ``zero_shot`` / ``icl`` (ids given or chosen) or a named set."""
+    from .benchmarks import all_templates
+    if template in ("zero_shot", "icl"):
+        return demo_ids
+    if template in benchmark.templates:
+        return demo_ids or benchmark.templates[template]
+    others = all_templates()
+    if template in others:
+        raise ValueError(f"template {template!r} belongs to another benchmark than {benchmark.name!r}")
+    raise ValueError(f"unknown template {template!r}; choose zero_shot, icl or one of {', '.join(benchmark.templates)}")
 
 
 def get_prompts(questions: Sequence[str], demonstrations: str = "", style: str = "qa") -> list[str]:

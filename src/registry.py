@@ -58,3 +58,18 @@ def resolve(dataset_dir, name: str) -> Path:
     if not path.is_file():
         raise DataError(f"{reg}: dataset {name!r} points to {path}, which does not exist")
     return path
+
+
+def main(argv=None) -> int:
+    """``python -m src.registry register DATASET_DIR NAME FILE [sft|pairs]`` (used by the run scripts)."""
+    import sys
+    from .cli import run_cli
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) not in (4, 5) or argv[0] != "register":
+        print("usage: python -m src.registry register DATASET_DIR NAME FILE [sft|pairs]", file=sys.stderr)
+        return 2
+    return run_cli(lambda: register(argv[1], argv[2], argv[3], *argv[4:]))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -18,19 +18,12 @@ import json
 import sys
 from pathlib import Path
 
+from . import benchmarks
+from .layout import EVALUATIONS
 from .eval import extract_pred, normalize_final_answer
 from .jsonio import read_json_list, read_jsonl
 
-MODELS = [  # (label, outputs/<name>)
-    ("weak floor (weak model, test)", "weak_test"),
-    ("strong few-shot (ICL)", "strong_icl_test"),
-    ("strong ceiling (SFT on train_2 gold)", "eval_ceiling"),
-    ("full weak fine-tuning", "eval_full_weak"),
-    ("stage I, iter1 (hybrid)", "eval_iter1_hybrid"),
-    ("stage I, iter2 (hybrid) = M_plus", "eval_iter2_hybrid"),
-    ("stage II, DPO", "eval_dpo"),
-    ("stage II, ORPO", "eval_orpo"),
-]
+MODELS = EVALUATIONS  # (label, outputs/<name>), defined with the run layout
 
 
 def _metrics(run: Path, name: str) -> dict | None:
@@ -45,6 +38,12 @@ def _config(run: Path) -> dict:
     return dict(line.split("=", 1) for line in p.read_text().splitlines() if "=" in line)
 
 
+def _rate(rows: dict, ids) -> float | None:
+    """Share of ``ids`` graded correct; None when there is no gold (OlympicArena's train_2)."""
+    graded = [rows[i]["result"] for i in ids if rows[i].get("result") is not None]
+    return sum(bool(r) for r in graded) / len(graded) if graded else None
+
+
 def stage_I_stats(run: Path, it: int, weak_out: str, icl_out: str, ds: str) -> dict | None:
     weak_file = run / "data/llama_factory" / ds / f"train_iter{it}_weak.json"
     w_res, c_res = run / "outputs" / weak_out / "results.jsonl", run / "outputs" / icl_out / "results.jsonl"
@@ -53,33 +52,44 @@ def stage_I_stats(run: Path, it: int, weak_out: str, icl_out: str, ds: str) -> d
     kept = {r["id"] for r in read_json_list(weak_file)} if weak_file.stat().st_size > 3 else set()
     w = {r["id"]: r for r in read_jsonl(w_res)}
     c = {r["id"]: r for r in read_jsonl(c_res)}
-    n = len(w)
-    acc = lambda rows, ids: sum(bool(rows[i]["result"]) for i in ids) / len(ids) if ids else float("nan")  # noqa: E731
-    return {"questions": n, "kept": len(kept), "kept_weak_acc": acc(w, kept), "kept_icl_acc": acc(c, kept),
-            "weak_acc_all": acc(w, list(w)), "icl_acc_all": acc(c, list(c))}
+    return {"questions": len(w), "kept": len(kept), "kept_weak_acc": _rate(w, kept), "kept_icl_acc": _rate(c, kept),
+            "weak_acc_all": _rate(w, list(w)), "icl_acc_all": _rate(c, list(c))}
 
 
-def stage_II_stats(run: Path, ds: str, answer_key: str) -> dict | None:
+def stage_II_stats(run: Path, ds: str, bench) -> dict | None:
+    """Majority confidence against correctness, and the pairs' chosen / rejected answers graded with
+    the benchmark's own judge (None where train_2 has no gold)."""
     pairs_file = run / "data/llama_factory" / ds / "train_pairs.json"
     maj_file = run / "outputs/mplus_samples/majority_voting_results.jsonl"
     gold_file = run / "data/test" / f"{ds}_train_2.jsonl"
     if not (maj_file.is_file() and gold_file.is_file()):
         return None
-    golds = [normalize_final_answer(g["answer"]) for g in read_jsonl(gold_file)]
+    golds = read_jsonl(gold_file)
     votes = read_jsonl(maj_file)
     bins: dict[float, list[bool]] = {}
     for v in votes:
-        bins.setdefault(round(v["confidence"], 1), []).append(bool(v["pos_responses"][0]["result"]))
+        if v["pos_responses"][0]["result"] is not None:
+            bins.setdefault(round(v["confidence"], 1), []).append(bool(v["pos_responses"][0]["result"]))
     out = {"questions": len(votes), "confidence_bins": {k: (len(b), sum(b) / len(b)) for k, b in sorted(bins.items())}}
     if pairs_file.is_file() and pairs_file.stat().st_size > 3:
         pairs = read_json_list(pairs_file)
-        chosen_ok = [extract_pred(p["chosen"], answer_key) == golds[p["id"]] for p in pairs]
-        rejected_ok = [extract_pred(p["rejected"], answer_key) == golds[p["id"]] for p in pairs]
+        chosen_ok = _graded(bench, [p["chosen"] for p in pairs], [golds[p["id"]] for p in pairs])
+        rejected_ok = _graded(bench, [p["rejected"] for p in pairs], [golds[p["id"]] for p in pairs])
         out.update(pairs=len(pairs), pair_questions=len({p["id"] for p in pairs}),
-                   chosen_correct=sum(chosen_ok) / len(pairs), rejected_correct=sum(rejected_ok) / len(pairs))
+                   chosen_correct=chosen_ok, rejected_correct=rejected_ok)
     else:
         out.update(pairs=0)
     return out
+
+
+def _graded(bench, responses: list[str], golds: list[dict]) -> float | None:
+    rows = bench.grade([{"response": r} for r in responses], golds)
+    results = [r["result"] for r in rows if r["result"] is not None]
+    return sum(results) / len(results) if results else None
+
+
+def _pct(x: float | None) -> str:
+    return "no gold" if x is None else f"{100 * x:.1f} %"
 
 
 def plot_accuracy(rows, path: Path) -> None:
@@ -130,12 +140,13 @@ def plot_confidence(bins: dict, passk: dict | None, path: Path) -> None:
 def run_report(run: Path) -> str:
     cfg = _config(run)
     ds = cfg.get("DATASET", "gsm8k")
-    key = "####" if ds == "gsm8k" else "The answer is:"
+    bench = benchmarks.get(ds)
     lines = [f"# Weak-to-strong report: {run.name}", ""]
     if cfg:
         lines += ["Weak model: `" + Path(cfg.get("WEAK_MODEL") or cfg.get("WEAK_BASE", "?")).name + "`, strong model: `"
                   + Path(cfg.get("STRONG_BASE", "?")).name + f"`, dataset: {ds}" + (" (offline demo data)" if cfg.get("DEMO") == "1" else ""), ""]
-    rows = [(label, m["accuracy"], m["count"], name) for label, name in MODELS if (m := _metrics(run, name))]
+    rows = [(label, m["accuracy"], m["count"], name) for label, name in MODELS
+            if (m := _metrics(run, name)) and m.get("accuracy") is not None]
     weak = next((r[1] for r in rows if r[3] == "weak_test"), None)
     ceil = next((r[1] for r in rows if r[3] == "eval_ceiling"), None)
     lines += ["## Test accuracy", "", "| model | accuracy | questions | PGR |", "|---|---:|---:|---:|"]
@@ -154,18 +165,19 @@ def run_report(run: Path) -> str:
     for it, w, c in ((1, "weak_train2", "strong_icl_train2"), (2, "iter1_weak_train2", "iter1_icl_train2")):
         s = stage_I_stats(run, it, w, c, ds)
         if s:
-            lines.append(f"| iter{it} | {s['questions']} | {s['kept']} | {100 * s['kept_weak_acc']:.1f} % | "
-                         f"{100 * s['kept_icl_acc']:.1f} % | {100 * s['weak_acc_all']:.1f} % | {100 * s['icl_acc_all']:.1f} % |")
-    s2 = stage_II_stats(run, ds, key)
+            lines.append(f"| iter{it} | {s['questions']} | {s['kept']} | {_pct(s['kept_weak_acc'])} | "
+                         f"{_pct(s['kept_icl_acc'])} | {_pct(s['weak_acc_all'])} | {_pct(s['icl_acc_all'])} |")
+    s2 = stage_II_stats(run, ds, bench)
     if s2:
         lines += ["", "## Stage II: preference pairs", "",
                   f"{s2['questions']} questions sampled; {s2['pairs']} pairs"
-                  + (f" from {s2['pair_questions']} questions; chosen answer correct {100 * s2['chosen_correct']:.1f} %, "
-                     f"rejected answer correct {100 * s2['rejected_correct']:.1f} %." if s2["pairs"] else "."),
+                  + (f" from {s2['pair_questions']} questions; chosen answer correct {_pct(s2['chosen_correct'])}, "
+                     f"rejected answer correct {_pct(s2['rejected_correct'])} (judged with the {bench.judge} judge)."
+                     if s2["pairs"] else "."),
                   "", "| majority confidence | questions | majority answer correct |", "|---:|---:|---:|"]
         lines += [f"| {k:.1f} | {n} | {100 * a:.1f} % |" for k, (n, a) in s2["confidence_bins"].items()]
         passk = None
-        if (run / "outputs/mplus_samples/seed0/results.jsonl").is_file():
+        if s2["confidence_bins"] and (run / "outputs/mplus_samples/seed0/results.jsonl").is_file():
             from .passk import passk_curve
             n = len(glob.glob(str(run / "outputs/mplus_samples/seed*/results.jsonl")))
             passk = passk_curve(run / "outputs/mplus_samples", 0, n)

@@ -88,7 +88,7 @@ def test_few_shot_prompt_and_grading(tmp_path, questions, tiny_model):
 
 def cli_args(model, data, out, *extra):
     return [PY, "-m", "src.inference", "--backend", "hf", "--model_dir", str(model), "--data_file", str(data),
-            "--output_file_name", str(out), "--max_tokens", "24", "--chunk_size", "1", "--batch_size", "1",
+            "--output_file_name", str(out), "--max_tokens", "24", "--flush_every", "0", "--batch_size", "1",
             "--no_eval", "--quiet", *extra]
 
 

@@ -14,8 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from ..jsonio import DataError, read_jsonl, write_json, write_jsonl
-from .grader import DEFAULT_TIMEOUT, compare_many, extract_pred
-from .normalize import normalize_final_answer
+from .grader import DEFAULT_TIMEOUT
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,48 +47,33 @@ def join_to_gold(rows: list[dict], golds: list[dict], pred_file, gold_file) -> l
 
 def grade_rows(rows: list[dict], golds: list[dict], answer_key: str, mode: str = "exact",
                timeout: float = DEFAULT_TIMEOUT, workers: int | None = None) -> list[dict]:
-    """Add pred/gold/result to each row (rows already aligned with golds)."""
-    preds = [extract_pred(r["response"], answer_key) for r in rows]
-    gold_norm = [normalize_final_answer(g["answer"]) for g in golds]
-    stats: dict = {}
-    results = compare_many(list(zip(gold_norm, preds)), mode, timeout, workers, stats)
-    if stats.get("timeouts"):
-        print(f"[grade] {stats['timeouts']} of {stats['symbolic_checks']} symbolic checks passed the {timeout}s limit "
-              "and count as not equal")
-    out = []
-    for row, pred, gold, result in zip(rows, preds, gold_norm, results):
-        out.append({**row, "pred": pred, "gold": gold, "result": bool(result)})
-    return out
-
-
-def grade_rows_olympic(rows: list[dict], golds: list[dict], timeout: float = DEFAULT_TIMEOUT,
-                       workers: int | None = None) -> list[dict]:
-    """OlympicArena: pred = the first boxed answer; result = the rule-based judge against the gold
-    answers; the question's answer type and type sequence travel with the row (stage I / II judge)."""
-    from .olympic_judge import extract_boxed, judge_many
-    preds = [extract_boxed(r["response"]) for r in rows]
-    items = [(p, g["answer"], g.get("type_sequence")) for p, g in zip(preds, golds)]
-    results, timeouts = judge_many(items, timeout, workers or 2)
-    if timeouts:
-        print(f"[grade] {timeouts} of {len(items)} judgements passed the {timeout}s limit and count as wrong")
-    return [{**row, "pred": p, "gold": g["answer"], "result": bool(r), "answer_type": g.get("answer_type"),
-             "type_sequence": g.get("type_sequence")} for row, p, g, r in zip(rows, preds, golds, results)]
+    """Add pred/gold/result to each row (rows already aligned with golds): the original's grader."""
+    from ..benchmarks import grade_minerva
+    return grade_minerva(rows, golds, answer_key, mode, timeout, workers)
 
 
 def compute_metrics(graded: list[dict], golds: list[dict], mode: str) -> dict:
+    """Accuracy over the rows that have a gold answer (OlympicArena's train_2 has none: accuracy None)."""
     n = len(graded)
-    correct = sum(r["result"] for r in graded)
+    scored = [r for r in graded if r["result"] is not None]
+    correct = sum(bool(r["result"]) for r in scored)
+    acc = correct / len(scored) if scored else None
     metrics = {
-        "acc": correct / n,  # the original's key
-        "accuracy": correct / n,
+        "acc": acc,  # the original's key
+        "accuracy": acc,
         "count": n,
+        "graded": len(scored),
         "correct": correct,
         "empty_pred_rate": sum(r["pred"] == "" for r in graded) / n,
         "mode": mode,
     }
+    if not scored:
+        metrics["note"] = "no gold answers in the gold file: nothing graded"
     for field in ("level", "subject"):
         groups: dict[str, list[bool]] = defaultdict(list)
         for row, gold in zip(graded, golds):
+            if row["result"] is None:
+                continue
             tag = gold.get("tag") or {}
             if isinstance(tag, dict) and field in tag:
                 groups[str(tag[field])].append(row["result"])
@@ -101,33 +85,47 @@ def compute_metrics(graded: list[dict], golds: list[dict], mode: str) -> dict:
     return metrics
 
 
-def grade_file(pred_file, gold_file, answer_key: str, mode: str = "exact", timeout: float = DEFAULT_TIMEOUT,
-               workers: int | None = None, quiet: bool = False, limit: int | None = None,
-               judge: str | None = None) -> dict:
-    """Grade ``pred_file`` against ``gold_file`` (its first ``limit`` rows, if given);
-    write results.jsonl and metrics.json beside it. ``judge="olympic"``: OlympicArena's judge."""
+def resolve_benchmark(benchmark=None, answer_key: str | None = None, judge: str | None = None):
+    """The benchmark to grade with: by name (default GSM8K), with the original's ``answer_key`` and
+    ``judge`` flags overriding its own."""
+    from dataclasses import replace
+    from .. import benchmarks
+    b = benchmarks.get(benchmark) if isinstance(benchmark, str) else (benchmark or benchmarks.get("gsm8k"))
+    if judge and judge != b.judge:
+        b = replace(b, judge=judge)
+    if answer_key and answer_key != b.answer_key:
+        b = replace(b, answer_key=answer_key)
+    return b
+
+
+def grade_file(pred_file, gold_file, answer_key: str | None = None, mode: str | None = None,
+               timeout: float = DEFAULT_TIMEOUT, workers: int | None = None, quiet: bool = False,
+               limit: int | None = None, judge: str | None = None, benchmark=None, extra: dict | None = None) -> dict:
+    """Grade ``pred_file`` against ``gold_file`` (its first ``limit`` rows, if given) with the
+    benchmark's judge; write results.jsonl and metrics.json beside it (``extra`` goes into metrics)."""
+    b = resolve_benchmark(benchmark, answer_key, judge)
     pred_file, gold_file = Path(pred_file), Path(gold_file)
-    golds = read_jsonl(gold_file, required=("answer",))[:limit]
+    golds = read_jsonl(gold_file)[:limit]
     rows = read_jsonl(pred_file, required=("id", "response"))
     rows = join_to_gold(rows, golds, pred_file, gold_file)
-    if judge == "olympic":
-        graded = grade_rows_olympic(rows, golds, timeout, workers)
-        mode = "olympic"
-    elif judge is None:
-        graded = grade_rows(rows, golds, answer_key, mode, timeout, workers)
-    else:
-        raise ValueError(f"unknown judge {judge!r} (olympic)")
-    metrics = compute_metrics(graded, golds, mode)
+    mode = mode or b.default_mode()
+    if mode not in b.judge_.modes:  # the original's default "exact" with a judge that has its own mode
+        mode = b.default_mode()
+    graded = b.grade(rows, golds, mode, timeout, workers)
+    metrics = {**compute_metrics(graded, golds, mode), "benchmark": b.name, **(extra or {})}
     out_dir = pred_file.parent
     write_jsonl(out_dir / "results.jsonl", graded)
     write_json(out_dir / "metrics.json", metrics, indent=2)
     if not quiet:
-        print(f"[grade] {pred_file}: accuracy {metrics['accuracy']:.4f} ({metrics['correct']}/{metrics['count']}), "
-              f"empty preds {metrics['empty_pred_rate']:.2%}, mode {mode} -> {out_dir / 'results.jsonl'}")
+        acc = "no gold" if metrics["accuracy"] is None else f"{metrics['accuracy']:.4f} ({metrics['correct']}/{metrics['graded']})"
+        print(f"[grade] {pred_file}: accuracy {acc}, empty preds {metrics['empty_pred_rate']:.2%}, "
+              f"mode {mode} -> {out_dir / 'results.jsonl'}")
     return metrics
 
 
 def get_results(pred_file, dev_set, answer_key, mode: str = "exact", timeout: float = DEFAULT_TIMEOUT,
                 gold_file=None, workers: int | None = None) -> dict:
     """The original entry point: grade ``pred_file`` against ``data/test/<dev_set>.jsonl``."""
-    return grade_file(pred_file, gold_file or gold_path(dev_set), answer_key, mode, timeout, workers)
+    from ..benchmarks import for_dev_set
+    return grade_file(pred_file, gold_file or gold_path(dev_set), answer_key, mode, timeout, workers,
+                      benchmark=for_dev_set(dev_set))

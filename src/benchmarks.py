@@ -1,0 +1,255 @@
+"""The benchmark registry: one entry owns everything that defines a benchmark.
+
+    from src.benchmarks import get
+    b = get("gsm8k")
+    b.answer_key, b.stop, b.max_tokens            # how it is prompted and decoded
+    b.grade(rows, golds)                          # pred / gold / result for every row
+    b.agreement                                   # how two answers are compared in stage I and II
+
+Fields (docs/benchmarks.md has the table of every entry):
+
+answer_key          the grader's final-answer key (``####`` GSM8K, ``The answer is:`` MATH)
+stop, stop_eos      stop strings; ``stop_eos`` adds the tokenizer's EOS text (OlympicArena)
+prompt_style        ``qa``: ``Question: q\\nAnswer:``; ``olympic``: the row's own prompt + ``\\n\\nAnswer:``
+max_tokens          the original's generation budget
+judge               how final answers are read and compared: ``minerva`` (key extraction, Minerva
+                    normalisation, string or symbolic equality) or ``olympic`` (boxed answers,
+                    OlympicArena's rule-based judge)
+pairs_per_question  stage II: 1 (GSM8K) or up to 3 (MATH, OlympicArena)
+iterations          stage I iterations in the original (GSM8K 2, MATH 1, OlympicArena 2)
+train_1             whether the benchmark has train_1 gold (weak SFT) and train_2 gold (ceiling)
+templates           the original's named demonstration sets: name -> question ids in train_2
+strip_responses     stored responses stripped of white space and periods (GSM8K, MATH) or kept as
+                    generated (OlympicArena, as the original stored them)
+demo_separator      what follows each few-shot demonstration
+answer_marker       the text that shows a response has a final answer (the original demonstration
+                    choice keeps such responses): the answer key, or ``\boxed`` for OlympicArena
+data                ``python -m src.data`` source kinds this benchmark can be built from
+
+A new benchmark is one ``register(Benchmark(...))`` call; ``src.inference``, ``src.eval``,
+``src.construct_training_data``, ``src.report`` and the run scripts take ``--benchmark NAME`` /
+``DATASET=NAME`` and read everything else from here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Callable, Mapping, Sequence
+
+from .eval.grader import DEFAULT_TIMEOUT
+
+# A judge of agreement, batched (it may run sympy in worker processes with a time limit):
+# [(pred_a, pred_b, row of the question)] -> [same answer?]. None: equal preds.
+Agreement = Callable[[list[tuple[str, str, dict]]], list[bool]]
+
+
+def _log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# ------------------------------------------------------------------ judges
+def grade_minerva(rows: list[dict], golds: list[dict], answer_key: str, mode: str = "exact",
+                  timeout: float = DEFAULT_TIMEOUT, workers: int | None = None) -> list[dict]:
+    """GSM8K / MATH: the original's extraction and normalisation, then ``mode`` comparison."""
+    from .eval.grader import compare_many, extract_pred
+    from .eval.normalize import normalize_final_answer
+    preds = [extract_pred(r["response"], answer_key) for r in rows]
+    gold_norm = [normalize_final_answer(g["answer"]) if g.get("answer") is not None else None for g in golds]
+    graded = [i for i, g in enumerate(gold_norm) if g is not None]
+    stats: dict = {}
+    results = compare_many([(gold_norm[i], preds[i]) for i in graded], mode, timeout, workers, stats)
+    if stats.get("timeouts"):
+        _log(f"[grade] {stats['timeouts']} of {stats['symbolic_checks']} symbolic checks passed the {timeout}s "
+             "limit and count as not equal")
+    result: list[bool | None] = [None] * len(rows)
+    for i, r in zip(graded, results):
+        result[i] = bool(r)
+    return [{**row, "pred": p, "gold": g, "result": r} for row, p, g, r in zip(rows, preds, gold_norm, result)]
+
+
+def grade_olympic(rows: list[dict], golds: list[dict], answer_key: str = "", mode: str = "olympic",
+                  timeout: float = DEFAULT_TIMEOUT, workers: int | None = None) -> list[dict]:
+    """OlympicArena: pred = the first boxed answer; result = the rule-based judge against the gold
+    answers; the answer type and type sequence travel with the row (stage I / II agreement)."""
+    from .eval.olympic_judge import extract_boxed, judge_many
+    preds = [extract_boxed(r["response"]) for r in rows]
+    graded = [i for i, g in enumerate(golds) if g.get("answer")]
+    items = [(preds[i], golds[i]["answer"], golds[i].get("type_sequence")) for i in graded]
+    results, timeouts = judge_many(items, timeout, workers or 2)
+    if timeouts:
+        _log(f"[grade] {timeouts} of {len(items)} judgements passed the {timeout}s limit and count as wrong")
+    result: list[bool | None] = [None] * len(rows)
+    for i, r in zip(graded, results):
+        result[i] = bool(r)
+    return [{**row, "pred": p, "gold": g.get("answer") or None, "result": r, "answer_type": g.get("answer_type"),
+             "type_sequence": g.get("type_sequence"), "qid": g.get("id")} for row, p, g, r in zip(rows, preds, golds, result)]
+
+
+def agreement_olympic(items: list[tuple[str, str, dict]]) -> list[bool]:
+    """OlympicArena: two answers agree when the benchmark's rule-based judge says so."""
+    from .eval.olympic_judge import agree_many
+    results, timeouts = agree_many([(a, b, row.get("type_sequence")) for a, b, row in items])
+    if timeouts:
+        _log(f"[judge] {timeouts} of {len(items)} agreement checks passed the time limit (not agreeing)")
+    return results
+
+
+@dataclass(frozen=True)
+class Judge:
+    """How final answers are read from responses and compared."""
+    name: str
+    grade: Callable[..., list[dict]]      # (rows, golds, answer_key, mode, timeout, workers) -> graded rows
+    agreement: Agreement | None           # None: two answers agree when their preds are equal
+    modes: tuple[str, ...]                # comparison modes it accepts
+
+
+JUDGES = {
+    "minerva": Judge("minerva", grade_minerva, None, ("exact", "sympy", "math_verify")),
+    "olympic": Judge("olympic", grade_olympic, agreement_olympic, ("olympic",)),
+}
+
+
+# ------------------------------------------------------------------ benchmarks
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    answer_key: str = "####"
+    stop: tuple[str, ...] = ("Question", "Answer")
+    stop_eos: bool = False
+    prompt_style: str = "qa"
+    max_tokens: int = 1024
+    judge: str = "minerva"
+    pairs_per_question: int = 1
+    iterations: int = 2
+    train_1: bool = True
+    templates: Mapping[str, tuple] = field(default_factory=dict)
+    strip_responses: bool = True
+    demo_separator: str = "\n\n"
+    answer_marker: str = ""  # what shows a response has a final answer (demonstration choice); "" = answer_key
+    data: tuple[str, ...] = ("from", "hub")
+    description: str = ""
+
+    def __post_init__(self):
+        if self.judge not in JUDGES:
+            raise ValueError(f"benchmark {self.name!r}: unknown judge {self.judge!r} ({', '.join(JUDGES)})")
+        if self.pairs_per_question < 1 or self.iterations not in (1, 2):
+            raise ValueError(f"benchmark {self.name!r}: pairs_per_question >= 1 and iterations 1 or 2")
+        object.__setattr__(self, "templates", MappingProxyType(dict(self.templates)))
+
+    @property
+    def judge_(self) -> Judge:
+        return JUDGES[self.judge]
+
+    @property
+    def agreement(self) -> Agreement | None:
+        return self.judge_.agreement
+
+    def default_mode(self) -> str:
+        return self.judge_.modes[0]
+
+    def grade(self, rows: list[dict], golds: list[dict], mode: str | None = None,
+              timeout: float = DEFAULT_TIMEOUT, workers: int | None = None) -> list[dict]:
+        """Rows (aligned with golds) with ``pred``, ``gold`` and ``result`` (None where a gold row
+        has no answer, e.g. OlympicArena's train_2)."""
+        mode = mode or self.default_mode()
+        if mode not in self.judge_.modes:
+            raise ValueError(f"benchmark {self.name!r} grades with {', '.join(self.judge_.modes)}, not {mode!r}")
+        return self.judge_.grade(rows, golds, self.answer_key, mode, timeout, workers)
+
+    @property
+    def final_answer_marker(self) -> str:
+        return self.answer_marker or self.answer_key
+
+    def store(self, text: str) -> str:
+        """The stored response: stripped of white space and leading/trailing periods, or as generated."""
+        return text.strip().strip(".") if self.strip_responses else text
+
+
+_REGISTRY: dict[str, Benchmark] = {}
+
+
+def register(b: Benchmark) -> Benchmark:
+    """Add (or replace) a benchmark."""
+    _REGISTRY[b.name] = b
+    return b
+
+
+def get(name: str) -> Benchmark:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown benchmark {name!r}; registered: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def for_dev_set(dev_set: str | None) -> Benchmark:
+    """The benchmark of an original ``--dev_set`` name (``gsm8k_train_2`` -> gsm8k); GSM8K otherwise."""
+    if dev_set:
+        for name in sorted(_REGISTRY, key=len, reverse=True):
+            if dev_set == name or dev_set.startswith(name + "_"):
+                return _REGISTRY[name]
+    return _REGISTRY["gsm8k"]
+
+
+def all_templates() -> dict[str, tuple]:
+    out: dict[str, tuple] = {}
+    for b in _REGISTRY.values():
+        out.update(b.templates)
+    return out
+
+
+# The original's named demonstration sets (question ids in train_2); the OlympicArena ids are the
+# benchmark's own question ids. docs/fidelity.md says how each was checked against the release.
+register(Benchmark(
+    name="gsm8k", answer_key="####", max_tokens=1024, pairs_per_question=1, iterations=2,
+    templates={"gsm8k_my_llama2_7b_icl": (2619, 456, 102, 3037),
+               "gsm8k_my_mistral_7b_icl": (2619, 456, 102, 3037),
+               "gsm8k_my_gemma_2b_icl": (3401, 173, 354, 6272),
+               "gsm8k_my_gemma_2b_icl1": (2619, 102, 3037, 1126),
+               "gsm8k_my_gemma_2b_icl2": (4071, 6058, 650, 4889)},
+    data=("from", "hub", "demo"), description="GSM8K (train + augmented rewrites, halves; test 1,319)"))
+register(Benchmark(
+    name="math", answer_key="The answer is:", max_tokens=2048, pairs_per_question=3, iterations=1,
+    templates={"math_my_llama2_7b_icl": (883, 4166, 1433, 3722),
+               "math_my_gemma_2b_icl": (4162, 5457, 5178, 5737),
+               "math_my_mistral_7b_icl": (4162, 5457, 5178, 5737)},
+    description="MATH (12,000 training problems in halves; test = MATH-500)"))
+register(Benchmark(
+    name="olympicarena", answer_key="####", stop=("Question", "Answer", "<|eot_id|>"), stop_eos=True,
+    prompt_style="olympic", max_tokens=2048, judge="olympic", pairs_per_question=3, iterations=2, train_1=False,
+    templates={"olympic_llama3_8b_instruct_icl": ("Biology_1120", "Physics_971", "Math_609", "Biology_16")},
+    strip_responses=False, demo_separator="\n\n\n", answer_marker="\\boxed",
+    description="OlympicArena (six subjects, English, no CODE/OT; test split = train_2 without answers, val = test)"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+    import json
+    ap = argparse.ArgumentParser(prog="python -m src.benchmarks", description="List the registered benchmarks.")
+    ap.add_argument("name", nargs="?", help="show one benchmark's settings (JSON)")
+    ap.add_argument("--get", help="print one field of the benchmark (for the run scripts)")
+    args = ap.parse_args(argv)
+    from .cli import run_cli
+    def show():
+        if not args.name:
+            for n in names():
+                print(f"{n:14s} {get(n).description}")
+            return
+        b = get(args.name)
+        d = {k: getattr(b, k) for k in b.__dataclass_fields__}
+        d["templates"] = dict(b.templates)
+        if args.get:
+            if args.get not in d:
+                raise ValueError(f"benchmark field {args.get!r} does not exist ({', '.join(d)})")
+            v = d[args.get]
+            print(" ".join(map(str, v)) if isinstance(v, (list, tuple)) else (int(v) if isinstance(v, bool) else v))
+        else:
+            print(json.dumps(d, indent=2))
+    return run_cli(show)
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main())

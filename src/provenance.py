@@ -1,0 +1,92 @@
+"""What produced an output: a record beside every generated file, checked before it is reused.
+
+``output.jsonl`` gets ``output.meta.json``:
+
+    {"made_by": {model, adapter, backend, dtype, decoding, seed, prompts, benchmark, store},
+     "paths": {model, adapter, data_file}, "started": ..., "finished": ...}
+
+``made_by`` holds everything that decides the rows: fingerprints of the model and adapter (not
+their paths: a model retrained in the same folder is another model), the decoding settings, the
+sample seed, and a hash of every prompt (question file, demonstrations, prompt style). A rerun
+whose ``made_by`` differs from the record never reuses the rows: they are regenerated, and the
+inference log says which settings differed.
+
+Fingerprints: an adapter (small) by the SHA-256 of its weights and config; a base model (up to
+hundreds of GB) by its config files and the names, sizes and modification times of its weight
+files, so that a model re-exported into the same folder counts as new.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Iterable
+
+from .jsonio import write_json
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
+CONFIG_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "tokenizer.json",
+                "adapter_config.json")
+
+
+def _hash_file(h, path: Path) -> None:
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+
+
+def fingerprint(folder: str | Path | None) -> str | None:
+    """A short hash that changes whenever the model or adapter in ``folder`` changes."""
+    if folder is None:
+        return None
+    folder = Path(folder)
+    h = hashlib.sha256()
+    is_adapter = (folder / "adapter_config.json").is_file()
+    for name in CONFIG_FILES:
+        if (folder / name).is_file():
+            h.update(name.encode())
+            _hash_file(h, folder / name)
+    for f in sorted(p for p in folder.iterdir() if p.suffix in WEIGHT_SUFFIXES and p.is_file()):
+        h.update(f.name.encode())
+        if is_adapter:
+            _hash_file(h, f)
+        else:
+            st = f.stat()
+            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def hash_texts(texts: Iterable[str]) -> str:
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(hashlib.sha256(t.encode()).digest())
+    return h.hexdigest()[:16]
+
+
+def meta_path(output: str | Path) -> Path:
+    output = Path(output)
+    return output.with_name(output.stem + ".meta.json")
+
+
+def read(output: str | Path) -> dict | None:
+    p = meta_path(output)
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError:
+        return None
+
+
+def differences(old: dict | None, made_by: dict) -> list[str]:
+    """The settings in which an existing record differs from ``made_by`` (all, when there is none)."""
+    if old is None or "made_by" not in old:
+        return ["no record of what produced it"]
+    before = old["made_by"]
+    return [k for k in sorted(set(before) | set(made_by)) if before.get(k) != made_by.get(k)]
+
+
+def write(output: str | Path, made_by: dict, paths: dict, **extra) -> None:
+    record = {"made_by": made_by, "paths": paths, "written": time.strftime("%Y-%m-%d %H:%M:%S"), **extra}
+    write_json(meta_path(output), record, indent=2)
