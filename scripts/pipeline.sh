@@ -9,8 +9,9 @@
 # setting and replays the run: `set -a; source runs/X/config.env; set +a; bash run_gsm8k.sh`.
 #
 # Resumable: a stage is skipped when its marker $RUN/.done/<stage> exists (written last). A stage
-# that runs (FORCE=1: all; REDO="pairs": named ones; or a missing marker) first removes its outputs,
-# and every later stage runs again too. STAGES="evaluate report" runs only those.
+# that is redone (FORCE=1: all; REDO="pairs": named ones) first removes its outputs; once any stage
+# runs, every later stage runs again too (inference regenerates only what another model or setting
+# made: src/provenance.py). STAGES="evaluate report" runs only those.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -99,12 +100,16 @@ RERUN=0  # once a stage runs, every later stage runs too (its inputs may have ch
 stage() {  # stage NAME FUNCTION: run unless done
   local name=$1 fn=$2
   if [ -n "${STAGES:-}" ] && [[ " $STAGES " != *" $name "* ]]; then return; fi
-  if [ -f "$RUN/.done/$name" ] && [ "$RERUN" = 0 ] && [ "${FORCE:-0}" != 1 ] && [[ " ${REDO:-} " != *" $name "* ]]; then
+  local redo=0
+  if [ "${FORCE:-0}" = 1 ] || [[ " ${REDO:-} " == *" $name "* ]]; then redo=1; fi
+  if [ -f "$RUN/.done/$name" ] && [ "$RERUN" = 0 ] && [ "$redo" = 0 ]; then
     status "$name" "done before (skipped)"; return
   fi
   RERUN=1
   rm -f "$RUN/.done/$name"
-  "$PY" -m src.layout outputs "$RUN" "$name" "$DATASET" | while read -r p; do rm -rf "$p"; done
+  # asked to redo: its outputs go first. Otherwise (an interrupted stage, or one after a redone
+  # stage) they stay: inference resumes or regenerates by its records, training overwrites.
+  if [ "$redo" = 1 ]; then "$PY" -m src.layout outputs "$RUN" "$name" "$DATASET" | while read -r p; do rm -rf "$p"; done; fi
   status "$name" "running (log: $RUN/logs/$name.log)"
   local t0=$SECONDS rc=0
   # a subshell with errexit on: any failing command fails the stage (errexit is ignored in an `if`)

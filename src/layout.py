@@ -14,8 +14,9 @@ A run folder (``runs/<name>/``) holds:
     report.md, *.png
 
 The stages form a chain: when a stage runs again (``REDO``, ``FORCE``, or its marker is missing),
-every later stage runs again too, and a stage's outputs are removed before it reruns, so nothing
-of an earlier run survives next to the new one.
+every later stage runs again too. A stage that is redone (``REDO``, ``FORCE``) first loses its
+outputs, so nothing of the earlier run survives next to the new one; an interrupted stage keeps
+them and resumes; inference anywhere regenerates what another model or setting made.
 """
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Training-data construction: fidelity to the released files and the exact rules on handmade cases."""
 import json
+import os
+import random
 
 import pytest
 
@@ -9,7 +11,7 @@ from src.construct_training_data import (construct_full_weak_data, construct_maj
 from src.eval import extract_pred
 from src.jsonio import DataError, read_json_list, read_jsonl, write_json, write_jsonl
 from src.passk import passk, passk_curve
-from tests.conftest import LF, WEAK_RESULTS
+from tests.conftest import LF, ROOT, WEAK_RESULTS
 
 GSM8K_KEY, MATH_KEY = "####", "The answer is:"
 
@@ -260,3 +262,24 @@ def test_passk(tmp_path, capsys):
     assert passk(tmp_path / "samples", 0, 2) == pytest.approx(2 / 3)
     curve = passk_curve(tmp_path / "samples", 0, 2)
     assert curve[1] == pytest.approx(1 / 3) and curve[2] == pytest.approx(2 / 3)
+
+
+def golden_input(tmp_path):
+    """40 questions, 10 samples each, answers drawn from a seeded generator (fixed forever)."""
+    rng = random.Random(2024)
+    weak = [rng.choice(["1", "2", "3", ""]) for _ in range(40)]
+    samples = [[rng.choice(["1", "1", "1", "2", "3", ""]) for _ in range(10)] for _ in range(40)]
+    return write_stage_II(tmp_path, weak, samples)
+
+
+@pytest.mark.parametrize("rule", ["gsm8k", "math"])
+def test_pairs_are_byte_identical_to_the_golden_file(tmp_path, rule):
+    """Pair construction keeps the original's random-call order; any change to it changes these files."""
+    weak, weak_lf, maj = golden_input(tmp_path)
+    out = tmp_path / "pairs.json"
+    fn = construct_paired_data_gsm8k if rule == "gsm8k" else construct_paired_data_math
+    fn(weak, weak_lf, maj, out)
+    golden = ROOT / f"tests/golden/pairs_{rule}.json"
+    if os.environ.get("W2S_WRITE_GOLDEN"):
+        golden.write_bytes(out.read_bytes())
+    assert out.read_bytes() == golden.read_bytes()

@@ -13,8 +13,7 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 MODELS = [ROOT / ".cache/models/smollm2-135m/.w2s-ready", ROOT / ".cache/models/gemma3-270m/.w2s-ready"]
-STAGES = ["data", "weak_sft", "weak_inference", "strong_icl", "stage1_iter1", "stage1_iter2", "baselines",
-          "sampling", "pairs", "preference", "evaluate", "report"]
+from src.layout import STAGES  # noqa: E402
 
 
 @pytest.mark.skipif(not all(m.exists() for m in MODELS), reason="small models not fetched (bash scripts/setup.sh models)")

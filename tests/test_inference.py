@@ -18,12 +18,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PY = sys.executable
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
-    from src.models import make_tiny_model
-    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-
-
 @pytest.fixture
 def questions(tmp_path):
     path = tmp_path / "questions.jsonl"

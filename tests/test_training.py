@@ -158,3 +158,61 @@ def test_bad_inputs_are_one_line_errors(setup, case):
     assert proc.returncode == 1
     err = proc.stderr.strip()
     assert err.startswith("error: ") and "\n" not in err and expect in err
+
+
+def test_stage2_from_the_merged_mplus(setup):
+    """The pipeline's stage II: M_plus (base + stage I adapter) merged once, a fresh LoRA trained on it
+    with no adapter handling (so ZeRO-3 cannot change what is trained): DPO starts at ln 2 (the
+    reference is M_plus), and the combined adapter on the base equals merged M_plus + the new adapter."""
+    tmp = setup["tmp"]
+    merged = tmp / "mplus_merged"
+    train("export", "-", setup["model"], merged, setup["sft"])
+    dpo = tmp / "dpo_on_merged"
+    train("dpo", "toy_pairs", merged, dpo, *FAST, "learning_rate=0.05")
+    first = json.loads((dpo / "trainer_log.jsonl").read_text().splitlines()[0])
+    assert first["loss"] == pytest.approx(math.log(2), abs=1e-4)
+    combined = tmp / "combined"
+    subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "src.combine_adapters", str(setup["sft"]), str(dpo), str(combined)],
+                   cwd=ROOT, check=True, capture_output=True)
+    out = in_train_env(f"""
+        import torch
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM
+        ids = torch.tensor([[5, 17, 42, 99, 7, 3]])
+        load = lambda p: AutoModelForCausalLM.from_pretrained(p, torch_dtype=torch.float32)
+        a = PeftModel.from_pretrained(load("{merged}"), "{dpo}")
+        b = PeftModel.from_pretrained(load("{setup['model']}"), "{combined}")
+        with torch.no_grad():
+            la, lb, lm = a(ids).logits, b(ids).logits, load("{merged}")(ids).logits
+        print((la - lb).abs().max().item(), (la - lm).abs().max().item())
+    """)
+    diff_combined, diff_trained = map(float, out.split())
+    assert diff_combined < 1e-4 < diff_trained
+
+
+def test_two_cpu_processes_train_one_adapter(setup):
+    """The distributed path without CUDA: torchrun with 2 processes (gloo) for LoRA SFT and DPO; one
+    adapter is saved and it loads."""
+    tmp = setup["tmp"]
+    for stage, data, base, out, extra in (("stage1_sft", "toy_sft", setup["model"], tmp / "sft_2proc", ()),
+                                          ("dpo", "toy_pairs", setup["model"], tmp / "dpo_2proc", (setup["sft"],))):
+        proc = subprocess.run(["bash", str(ROOT / "scripts/train.sh"), stage, data, str(base), str(out),
+                               *map(str, extra), *FAST], cwd=ROOT, env={**ENV, "NPROC": "2"}, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        log = proc.stdout + proc.stderr
+        assert "world size: 2" in log and "distributed training: True" in log, log[-2000:]
+        assert sorted(p.name for p in out.glob("adapter_model*")) == ["adapter_model.safetensors"]
+        loaded = in_train_env(f"""
+            from peft import PeftModel
+            from transformers import AutoModelForCausalLM
+            m = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("{setup['model']}"), "{out}")
+            print(sum(p.numel() for n, p in m.named_parameters() if "lora_" in n))
+        """)
+        assert int(loaded) > 0
+
+
+def test_zero3_refuses_a_new_adapter_on_an_adapter(setup):
+    """LLaMA-Factory ignores create_new_adapter under ZeRO-3 (model/adapter.py): refused before any load."""
+    ds = ROOT / "scripts/configs/ds_z3_config.json"
+    proc = train("dpo", "toy_pairs", setup["model"], setup["tmp"] / "x", setup["sft"], f"deepspeed={ds}", check=False)
+    assert proc.returncode == 1 and "not honoured under DeepSpeed ZeRO-3" in proc.stderr
