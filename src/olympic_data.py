@@ -122,12 +122,8 @@ def main(argv=None) -> int:
     src.add_argument("--from", dest="source", help="a local copy (one folder per subject)")
     ap.add_argument("--out", default="data")
     args = ap.parse_args(argv)
-    try:
-        prepare(Path(args.out), Path(args.source) if args.source else None)
-    except (DataError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    from .cli import run_cli
+    return run_cli(lambda: prepare(Path(args.out), Path(args.source) if args.source else None))
 
 
 if __name__ == "__main__":

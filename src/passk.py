@@ -45,12 +45,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed_start", type=int, default=0)
     ap.add_argument("--seed_end", type=int, default=10)
     args = ap.parse_args(argv)
-    try:
-        passk(args.data_dir, args.seed_start, args.seed_end)
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    from .cli import run_cli
+    return run_cli(lambda: passk(args.data_dir, args.seed_start, args.seed_end))
 
 
 if __name__ == "__main__":

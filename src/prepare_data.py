@@ -214,12 +214,14 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=42, help="seed of the --hub / --demo splits")
     ap.add_argument("--cache", default=".cache/release", help="download folder for --url")
     args = ap.parse_args(argv)
-    try:
+    from .cli import run_cli
+
+    def go():
         if args.demo:
             from .demo_data import make_demo_splits
             write_dataset("gsm8k", make_demo_splits(*args.demo_sizes, seed=args.seed, levels=args.demo_levels),
                           Path(args.out), source_tag="DEMO")
-            return 0
+            return
         for ds in args.datasets:
             if ds == "olympicarena":
                 from .olympic_data import prepare
@@ -233,10 +235,7 @@ def main(argv=None) -> int:
                 root = download_release(Path(args.cache)) if args.url else Path(args.from_dir)
                 splits = from_release(root, ds)
             write_dataset(ds, splits, Path(args.out))
-    except (DataError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(go)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from typing import Sequence
 from .jsonio import DataError, read_json_list, read_jsonl
 
 direct_prompt = "Question: {}\nAnswer:"
-InstructionList = {"direct": "Question: [INPUT]\nAnswer:"}
 # OlympicArena rows carry the benchmark's own prompt, its problem header already replaced by
 # "Question: " (src.olympic_data); the original appends "\n\nAnswer:"
 PROMPT_STYLES = {"qa": direct_prompt, "olympic": "{}\n\nAnswer:"}

@@ -35,7 +35,14 @@ def _config(run: Path) -> dict:
     p = run / "config.env"
     if not p.is_file():
         return {}
-    return dict(line.split("=", 1) for line in p.read_text().splitlines() if "=" in line)
+    import shlex
+    out = {}
+    for line in p.read_text().splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            words = shlex.split(value)  # config.env is written with shell quoting (printf %q)
+            out[key] = " ".join(words)
+    return out
 
 
 def _rate(rows: dict, ids) -> float | None:
@@ -92,18 +99,74 @@ def _pct(x: float | None) -> str:
     return "no gold" if x is None else f"{100 * x:.1f} %"
 
 
+BOOTSTRAP = 2000
+
+
+def bootstrap(run: Path, names: list[str], resamples: int = BOOTSTRAP, seed: int = 0) -> dict:
+    """95 % percentile intervals of every model's test accuracy and PGR, from the same resamples of
+    the test questions for every model (paired). PGR's interval is given when the ceiling is above
+    the floor in at least 95 % of the resamples."""
+    import numpy as np
+    results = {}
+    for name in names:
+        p = run / "outputs" / name / "results.jsonl"
+        if p.is_file():
+            rows = sorted(read_jsonl(p), key=lambda r: r["id"])
+            results[name] = np.array([bool(r["result"]) for r in rows], dtype=float)
+    out: dict = {"acc": {}, "pgr": {}}
+    if not results:
+        return out
+    n = len(next(iter(results.values())))
+    if any(len(v) != n for v in results.values()):
+        return out
+    idx = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    accs = {name: v[idx].mean(axis=1) for name, v in results.items()}
+    for name, a in accs.items():
+        out["acc"][name] = tuple(np.percentile(a, [2.5, 97.5]))
+    if "weak_test" in accs and "eval_ceiling" in accs:
+        gap = accs["eval_ceiling"] - accs["weak_test"]
+        ok = gap > 0
+        if ok.mean() >= 0.95:
+            for name, a in accs.items():
+                pgr = (a[ok] - accs["weak_test"][ok]) / gap[ok]
+                out["pgr"][name] = tuple(np.percentile(pgr, [2.5, 97.5]))
+    return out
+
+
 def plot_accuracy(rows, path: Path) -> None:
+    """rows: (label, accuracy, (low, high) or None)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
-    labels = [r[0] for r in rows][::-1]
-    values = [100 * r[1] for r in rows][::-1]
-    ax.barh(labels, values, color=["#888" if "weak floor" in l or "ceiling" in l else "#3a7" for l in labels])
+    rows = rows[::-1]
+    labels = [r[0] for r in rows]
+    values = [100 * r[1] for r in rows]
+    err = [[100 * (r[1] - r[2][0]) if r[2] else 0 for r in rows], [100 * (r[2][1] - r[1]) if r[2] else 0 for r in rows]]
+    ax.barh(labels, values, xerr=err, capsize=3,
+            color=["#888" if "weak floor" in l or "ceiling" in l else "#3a7" for l in labels])
     for y, v in enumerate(values):
-        ax.text(v + 0.3, y, f"{v:.1f}", va="center", fontsize=9)
-    ax.set_xlabel("test accuracy (%)")
-    ax.set_xlim(0, max(values + [1]) * 1.15)
+        ax.text(v + 0.3, y + 0.25, f"{v:.1f}", va="center", fontsize=9)
+    ax.set_xlabel("test accuracy (%), 95 % bootstrap interval")
+    ax.set_xlim(0, 105)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_pgr(rows, path: Path) -> None:
+    """rows: (label, PGR, (low, high) or None): performance gap recovered, 0 = weak floor, 1 = ceiling."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
+    rows = rows[::-1]
+    values = [r[1] for r in rows]
+    err = [[r[1] - r[2][0] if r[2] else 0 for r in rows], [r[2][1] - r[1] if r[2] else 0 for r in rows]]
+    ax.barh([r[0] for r in rows], values, xerr=err, capsize=3, color="#37a")
+    ax.axvline(0, c="k", lw=0.8)
+    ax.axvline(1, c="k", lw=0.8, ls="--")
+    ax.set_xlabel("PGR = (model - weak floor) / (strong ceiling - weak floor), 95 % bootstrap interval")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -149,16 +212,29 @@ def run_report(run: Path) -> str:
             if (m := _metrics(run, name)) and m.get("accuracy") is not None]
     weak = next((r[1] for r in rows if r[3] == "weak_test"), None)
     ceil = next((r[1] for r in rows if r[3] == "eval_ceiling"), None)
-    lines += ["## Test accuracy", "", "| model | accuracy | questions | PGR |", "|---|---:|---:|---:|"]
-    for label, acc, n, _ in rows:
+    ci = bootstrap(run, [r[3] for r in rows])
+    lines += ["## Test accuracy", "",
+              f"95 % intervals: percentile bootstrap over the test questions ({BOOTSTRAP} resamples, the same "
+              "resamples for every model, so PGR's interval includes the noise of floor and ceiling).", "",
+              "| model | accuracy | 95 % interval | questions | PGR | 95 % interval |", "|---|---:|---:|---:|---:|---:|"]
+    for label, acc, n, name in rows:
         pgr = f"{(acc - weak) / (ceil - weak):.2f}" if weak is not None and ceil is not None and ceil > weak else "-"
-        lines.append(f"| {label} | {100 * acc:.2f} | {n} | {pgr} |")
+        a_lo, a_hi = ci["acc"].get(name, (None, None))
+        p_lo, p_hi = ci["pgr"].get(name, (None, None))
+        acc_ci = f"{100 * a_lo:.1f} to {100 * a_hi:.1f}" if a_lo is not None else "-"
+        pgr_ci = f"{p_lo:.2f} to {p_hi:.2f}" if p_lo is not None and name not in ("weak_test", "eval_ceiling") else "-"
+        lines.append(f"| {label} | {100 * acc:.2f} | {acc_ci} | {n} | {pgr} | {pgr_ci} |")
     if weak is not None and ceil is not None and ceil <= weak:
         lines += ["", f"PGR is undefined: the strong ceiling ({100 * ceil:.2f}) is not above the weak floor "
                   f"({100 * weak:.2f}); there is no gap to recover."]
     if rows:
-        plot_accuracy([(r[0], r[1]) for r in rows], run / "accuracy.png")
+        plot_accuracy([(r[0], r[1], ci["acc"].get(r[3])) for r in rows], run / "accuracy.png")
         lines += ["", "![test accuracy](accuracy.png)"]
+        pgr_rows = [(r[0], (r[1] - weak) / (ceil - weak), ci["pgr"].get(r[3])) for r in rows
+                    if weak is not None and ceil is not None and ceil > weak and r[3] not in ("weak_test", "eval_ceiling")]
+        if pgr_rows:
+            plot_pgr(pgr_rows, run / "pgr.png")
+            lines += ["", "![PGR](pgr.png)"]
     lines += ["", "## Stage I: final-answer consistency", "",
               "| iteration | questions | kept | kept weak answers correct | kept ICL answers correct | weak acc. (all) | ICL acc. (all) |",
               "|---|---:|---:|---:|---:|---:|---:|"]

@@ -148,3 +148,23 @@ def test_redo_of_a_training_stage_reevaluates_it(gsm8k_run, tiny):
     assert after == provenance.fingerprint(run / "models/dpo_final") != before
     # the stage I adapters did not change: their answers are reused, not regenerated
     assert (run / "outputs/eval_iter1_hybrid/output.jsonl").stat().st_mtime_ns == iter1
+
+
+@pytest.mark.parametrize("extra,message", [({"WEAK_BASEE": "x"}, "unknown setting WEAK_BASEE"),
+                                           ({"ITER2": "3"}, "ITER2, BASELINES, CEILING, EXPORT are 0 or 1"),
+                                           ({"REDO": "pair"}, "unknown stage 'pair'"),
+                                           ({"PREF": "ppo"}, "PREF holds dpo and/or orpo"),
+                                           ({"NNODES": "2"}, "NNODES=2 needs MASTER_ADDR")])
+def test_bad_settings_stop_before_any_stage(tmp_path, tiny, extra, message):
+    run = tmp_path / "bad"
+    proc = subprocess.run(["bash", "run_gsm8k.sh"], cwd=ROOT, env=env_for(run, tiny, **extra), capture_output=True, text=True)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert not (run / ".done").exists() or not any((run / ".done").iterdir())
+
+
+def test_config_env_replays_the_run(gsm8k_run):
+    """config.env holds every setting with shell quoting: sourcing it gives back the run's settings."""
+    run, _ = gsm8k_run
+    out = subprocess.run(["bash", "-c", f"set -a; source {run}/config.env; echo \"$TRAIN_ARGS|$RUN|$N_SAMPLES\""],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == f"{ARGS}|{run}|5"

@@ -8,17 +8,21 @@ answers (``type_sequence``) is judged in order (MPV) or in any order (MA).
 
 Answer types and rules:
     SC   single choice: the option letter (``B``, ``(B)``, ``[B]``, ``B: text``, ``B. text``)
-    MC   multiple choice: the set of option letters, same number of options (one missing: no match)
+    MC   multiple choice: the set of option letters (``A, D``, ``AD``, ``A and D``, ``A;D``), the same
+         set as gold (one missing or extra: no match); anything else in the answer: no match
     TF   true/false: ``True`` / ``False`` (case-insensitive; ``\\text{}`` removed)
-    NV   numerical value: equal when |p - g| <= 1.01e-5 (the benchmark's absolute tolerance) or
-         |p - g| <= REL_TOL * |g| (relative, 1e-4); units after the number are stripped; scientific
-         notation ``a \\times 10^{b}`` with the same exponent matches when the mantissas differ by
-         at most 0.1 (the benchmark's rule); LaTeX values (``\\frac{1}{3}``, ``2^{5}``) via sympy
-    SET  numerical values in any order, same count
+    NV   numerical value: equal when |p - g| <= 1.01e-5 (the benchmark's absolute tolerance);
+         scientific notation ``a \\times 10^{b}`` with the same exponent matches when the mantissas
+         differ by at most 0.1 (the benchmark's rule); LaTeX values (``\\frac{1}{3}``, ``2^{5}``) via
+         sympy, exactly when too large for a float (``2^{2024}``, ``2024!``); infinities equal only
+         themselves. A unit after the number (``3.2 m/s``, ``5kg``) is set aside, and when both
+         answers carry one the units must be equal; ``\\pi``, ``\\sqrt{2}`` after a number are
+         factors, not units
+    SET  numerical values in any order, same count (``{...}`` braces around the whole set removed)
     IN   intervals, unions with ``\\cup``: same bracket types, bounds equal as expressions
     EX   expression: right-hand side of ``=`` when one side is written ``v = ...`` (two equations
-         go to EQ); equal, or sympy ``simplify(a - b) == 0``; one side with free symbols and the
-         other without: no match
+         go to EQ); equal, or sympy ``simplify(a - b) == 0`` (``\\frac{x}{x}`` is 1), or a constant
+         difference within the tolerance
     EQ   equation: lhs - rhs of both equal, or one a non-zero integer multiple of the other
     TUP  tuple: element-wise numerical values
     MPV  several quantities, in order, each by its own type; MA: several answers, any order
@@ -29,17 +33,18 @@ options missing; here a rule for one item refuses a list).
 
 ``judge(pred, gold, type_sequence)`` compares an extracted answer with gold (a string, or a list
 for several answers); ``agree(a, b, type_sequence)`` decides whether two extracted answers are the
-same answer (b is taken as gold, then a; either way accepted). sympy can hang, so callers run these
-in worker processes with a time limit (``judge_many`` / ``agree_many``; a timed-out item counts as
-"no match").
+same answer (b is taken as gold, then a; either way accepted). sympy can hang, so every call runs in
+a worker process with a time limit (``judge_many`` / ``agree_many`` for many items at once; a
+timed-out item counts as "no match").
 """
 from __future__ import annotations
 
+import math
 import re
+from functools import lru_cache
 from typing import Sequence
 
-REL_TOL = 1e-4
-ABS_TOL = 1e-5 * 1.01
+ABS_TOL = 1e-5 * 1.01  # the benchmark's absolute tolerance (no relative one: 9999 is not 10000)
 SINGLE_TYPES = ("SC", "MC", "TF", "NV", "SET", "IN", "EX", "EQ", "TUP")
 DEFAULT_TIMEOUT = 5.0
 LETTERS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -102,9 +107,21 @@ _E = re.compile(rf"^({_NUM})[eE]([-+]?\d+)$")
 _LEAD = re.compile(rf"^({_NUM}(?:[eE][-+]?\d+)?(?:\s*(?:\\times|\\cdot|×)\s*10\s*\^\s*\{{?\s*[-+]?\d+\s*\}}?)?)(\s*)(.*)$")
 
 
-def _parse_latex(text: str):
+@lru_cache(maxsize=1 << 16)
+def _parsed(text: str):
+    """(expression, None) or (None, the error): every rule reads the same strings, so parse each once."""
     from sympy.parsing.latex import parse_latex
-    return parse_latex(text)
+    try:
+        return parse_latex(text), None
+    except Exception as err:  # noqa: BLE001 - kept and re-raised for every caller
+        return None, err
+
+
+def _parse_latex(text: str):
+    expr, err = _parsed(text)
+    if err is not None:
+        raise err
+    return expr
 
 
 def _sci(s: str) -> tuple[float, int] | None:
@@ -114,19 +131,31 @@ def _sci(s: str) -> tuple[float, int] | None:
     return (float(m.group(1)), int(m.group(2))) if m else None
 
 
-def _strip_unit(s: str) -> str:
-    """``3.2 m/s`` -> ``3.2``; ``5 \\times 10^{3} kg`` -> ``5 \\times 10^{3}``."""
+# a unit: letters (and µ, Ω, °, digits, /, ^, braces after the first letter), or a LaTeX unit symbol;
+# never a LaTeX command such as \\pi, \\sqrt, \\frac (a factor, not a unit)
+_UNIT = re.compile(r"^(?:[A-Za-zµμΩ°Å]|\\(?:Omega|mu|circ|AA|ohm)\b)[A-Za-z0-9µμΩ°Å/^{}\-\s*.·\\]*$")
+
+
+def _split_unit(s: str) -> tuple[str, str]:
+    """(number, unit): ``3.2 m/s`` -> (``3.2``, ``m/s``); ``5kg`` -> (``5``, ``kg``); no unit: (s, "")."""
     m = _LEAD.match(s.strip())
     if not m or not m.group(3):
-        return s
-    unit = m.group(3)
-    # a unit after a space ("3.2 m/s") or a word of two letters or more ("5kg"); "2x" is not a unit
-    if (m.group(2) and re.match(r"^[A-Za-zµμΩ°\\~]", unit)) or re.match(r"^[A-Za-zµμΩ°]{2,}", unit):
-        return m.group(1)
-    return s
+        return s, ""
+    unit = m.group(3).strip()
+    # after a space any unit-like text; without a space a word of two letters or more ("2x" is not a unit)
+    if _UNIT.match(unit) and (m.group(2) or re.match(r"^[A-Za-zµμΩ°]{2,}", unit)):
+        return m.group(1), re.sub(r"\s+", "", unit)
+    return s, ""
 
 
+def _strip_unit(s: str) -> str:
+    return _split_unit(s)[0]
+
+
+@lru_cache(maxsize=1 << 16)
 def _value(s: str) -> float | None:
+    """A finite or infinite float; None when not a number, or a number too large for a float (such
+    values are compared exactly, as expressions)."""
     s = s.strip().replace(",", "") if _THOUSANDS.fullmatch(s.strip()) else s.strip()
     try:
         return float(s)
@@ -139,7 +168,11 @@ def _value(s: str) -> float | None:
         v = _parse_latex(s)
         if getattr(v, "free_symbols", None):
             return None
-        return float(v.evalf())
+        x = v.evalf()
+        if x.is_infinite:
+            return float(x)
+        f = float(x)
+        return f if math.isfinite(f) else None
     except Exception:  # noqa: BLE001 - not a number
         return None
 
@@ -150,7 +183,9 @@ def _single(s: str) -> bool:
 
 
 def _close(p: float, g: float) -> bool:
-    return abs(p - g) <= ABS_TOL or abs(p - g) <= REL_TOL * abs(g)
+    if not (math.isfinite(p) and math.isfinite(g)):
+        return p == g  # an infinity equals only itself
+    return abs(p - g) <= ABS_TOL
 
 
 def judge_nv(pred: str, gold: str) -> bool:
@@ -158,7 +193,9 @@ def judge_nv(pred: str, gold: str) -> bool:
         return True
     if not (_single(pred) and _single(gold)):
         return False
-    pred, gold = _strip_unit(pred), _strip_unit(gold)
+    (pred, pu), (gold, gu) = _split_unit(pred), _split_unit(gold)
+    if pu and gu and pu != gu:
+        return False  # 5 kg is not 5 g
     if pred == gold:
         return True
     sp, sg = _sci(pred), _sci(gold)
@@ -194,16 +231,33 @@ def _as_list(gold) -> list[str]:
     return list(gold) if isinstance(gold, (list, tuple)) else split_top_level(gold)
 
 
-def judge_mc(pred: str, gold) -> bool:
+def _letters(pred: str) -> list[str] | None:
+    """The option letters of a multiple-choice answer; None when it holds anything else."""
     pred = pred.strip()
     if pred.startswith("[") and pred.endswith("]"):
         pred = pred[1:-1]
-    items = split_top_level(pred)
-    if len(items) == 1 and re.fullmatch(r"[A-Z]{2,}", items[0]):
-        items = list(items[0])  # "AC"
+    out = []
+    for item in re.split(r"[,;]", pred):
+        item = item.strip()
+        if not item:
+            continue
+        if _letter(item):
+            out.append(_letter(item))
+        elif re.fullmatch(r"[A-Z]{2,}", item):
+            out += list(item)  # "AC"
+        elif re.fullmatch(r"\(?[A-Z]\)?(?:\s*(?:and|&|\s)\s*\(?[A-Z]\)?)+", item):
+            out += re.findall(r"[A-Z]", item)  # "A and D", "A D"
+        else:
+            return None
+    return out
+
+
+def judge_mc(pred: str, gold) -> bool:
+    letters = _letters(pred)
     golds = [_letter(g) or g for g in _as_list(gold)]
-    letters = [_letter(i) or next((c for c in i if c in LETTERS), None) for i in items]
-    return len(letters) == len(golds) and None not in letters and sorted(letters) == sorted(golds)
+    if len(golds) == 1 and re.fullmatch(r"[A-Z]{2,}", golds[0]):
+        golds = list(golds[0])
+    return bool(letters) and sorted(letters) == sorted(golds)
 
 
 def judge_tf(pred: str, gold: str) -> bool:
@@ -211,8 +265,16 @@ def judge_tf(pred: str, gold: str) -> bool:
     return p in ("true", "false") and p == g
 
 
+def _unbrace(s: str) -> str:
+    s = s.strip()
+    for a, b in (("\\{", "\\}"), ("{", "}")):
+        if s.startswith(a) and s.endswith(b):
+            return s[len(a):-len(b)]
+    return s
+
+
 def judge_set(pred: str, gold) -> bool:
-    items, golds = split_top_level(pred.strip("{}")), _as_list(gold)
+    items, golds = split_top_level(_unbrace(pred)), _as_list(gold)
     if len(items) != len(golds):
         return False
     for g in golds:
@@ -261,16 +323,17 @@ def judge_ex(pred: str, gold: str) -> bool:
     a, b = sympy.sympify(_parse_latex(pred)), sympy.sympify(_parse_latex(gold))
     if a == b:
         return True
-    sa, sb = bool(a.free_symbols), bool(b.free_symbols)
-    if sa != sb:
-        return False
-    if not sa:
-        return _close(float(a.evalf()), float(b.evalf()))
+    if not a.free_symbols and not b.free_symbols:
+        fa, fb = _value(pred), _value(gold)
+        if fa is not None and fb is not None:
+            return _close(fa, fb)
     diff = sympy.simplify(a - b)
     if diff == 0:
         return True
+    if diff.free_symbols:
+        return False  # x is not 5
     value = diff.evalf()
-    return bool(value.is_number and abs(value) < 1e-5)
+    return bool(value.is_finite and abs(float(value)) <= ABS_TOL)
 
 
 def judge_eq(pred: str, gold: str) -> bool:
@@ -328,8 +391,7 @@ def judge_ma(pred: str, gold, type_sequence: Sequence[str]) -> bool:
 
 
 # ------------------------------------------------------------------ entry points
-def judge(pred: str, gold, type_sequence: Sequence[str] | None = None) -> bool:
-    """An extracted, normalised answer against gold (a string, or a list of several answers)."""
+def _judge(pred: str, gold, type_sequence: Sequence[str] | None = None) -> bool:
     if not pred:
         return False
     if isinstance(gold, (list, tuple)):
@@ -345,25 +407,35 @@ def judge(pred: str, gold, type_sequence: Sequence[str] | None = None) -> bool:
     return any(_safe(RULES[t], pred, gold) for t in SINGLE_TYPES)
 
 
-def agree(a: str, b: str, type_sequence: Sequence[str] | None = None) -> bool:
-    """Whether two extracted answers are the same answer (either taken as gold)."""
+def _agree(a: str, b: str, type_sequence: Sequence[str] | None = None) -> bool:
     if not a or not b:
         return False
     if a == b:
         return True
     multi = bool(type_sequence and len(type_sequence) > 1)
     gold = (lambda s: split_top_level(s)) if multi else (lambda s: s)  # noqa: E731
-    return judge(a, gold(b), type_sequence) or judge(b, gold(a), type_sequence)
+    return _judge(a, gold(b), type_sequence) or _judge(b, gold(a), type_sequence)
+
+
+def judge(pred: str, gold, type_sequence: Sequence[str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """An extracted, normalised answer against gold (a string, or a list of several answers), within
+    ``timeout`` seconds (past it: no match)."""
+    return judge_many([(pred, gold, type_sequence)], timeout, 1)[0][0]
+
+
+def agree(a: str, b: str, type_sequence: Sequence[str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """Whether two extracted answers are the same answer (either taken as gold), within ``timeout`` s."""
+    return agree_many([(a, b, type_sequence)], timeout, 1)[0][0]
 
 
 def judge_many(items: Sequence[tuple], timeout: float = DEFAULT_TIMEOUT, workers: int = 2) -> tuple[list[bool], int]:
     """``judge(pred, gold, type_sequence)`` for each item, each within ``timeout`` s; (results, timeouts)."""
-    return _many(judge, items, timeout, workers)
+    return _many(_judge, items, timeout, workers)
 
 
 def agree_many(items: Sequence[tuple], timeout: float = DEFAULT_TIMEOUT, workers: int = 2) -> tuple[list[bool], int]:
     """``agree(a, b, type_sequence)`` for each item, each within ``timeout`` s; (results, timeouts)."""
-    return _many(agree, items, timeout, workers)
+    return _many(_agree, items, timeout, workers)
 
 
 def _many(fn, items, timeout, workers):
@@ -373,7 +445,7 @@ def _many(fn, items, timeout, workers):
     for i, (a, b, ts) in enumerate(items):  # answers that are equal as text need no worker
         if not a:
             results[i] = False
-        elif fn is agree and a == b or fn is judge and isinstance(b, str) and a == normalize(b):
+        elif fn is _agree and a == b or fn is _judge and isinstance(b, str) and a == normalize(b):
             results[i] = True
         else:
             slow.append(i)

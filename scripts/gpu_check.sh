@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Before spending GPU-days: a few minutes on the GPUs you will use, a table of pass / fail.
+#
+#   bash scripts/gpu_check.sh                  # every visible GPU
+#   GPUS=0,1 bash scripts/gpu_check.sh         # these
+#   MODELS="/models/Llama-2-7b-hf /models/Llama-2-70b-hf" bash scripts/gpu_check.sh   # also check their tokenizers
+#   bash scripts/gpu_check.sh --cpu            # rehearse every check on CPU (1 vLLM process, 2 gloo training processes)
+#
+# Checks: the NVIDIA driver against the locked CUDA; vLLM with tensor parallelism over the GPUs,
+# base and LoRA requests mixed in one batch == each alone == transformers (float32, greedy); LoRA
+# SFT, DPO (first loss ln 2 on the merged model) and export with torchrun + ZeRO-3 in bf16; the
+# exported model == base + adapters; both environments tokenize a prompt of each model identically.
+# On a machine without a GPU (and without --cpu) it says so and exits 0.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PY=.venv/bin/python
+TPY=.venv-train/bin/python
+CPU=0; [ "${1:-}" = --cpu ] && CPU=1
+has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; }
+if [ "$CPU" = 0 ] && ! has_gpu; then echo "gpu_check: no NVIDIA GPU on this machine; nothing to check (bash scripts/gpu_check.sh --cpu rehearses the checks on CPU)"; exit 0; fi
+
+bash scripts/setup.sh all >/dev/null || { echo "gpu_check: setup failed (bash scripts/setup.sh)"; exit 1; }
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu_check.XXXX")
+RESULTS=()
+record() { RESULTS+=("$(printf '| %-58s | %-4s | %s |' "$1" "$2" "$3")"); }
+check() {  # check NAME COMMAND...: pass when the command exits 0; its last line is the detail
+  local name=$1 out; shift
+  if out=$("$@" 2>"$WORK/err.log"); then record "$name" PASS "$(tail -1 <<<"$out" | cut -c1-90)"
+  else record "$name" FAIL "$(tail -1 <<<"$out$(tail -2 "$WORK/err.log")" | cut -c1-90) (log: $WORK)"; fi
+}
+
+if [ "$CPU" = 1 ]; then
+  NGPU=1; TP=1; TRAIN_ENV=(NPROC=2); DTYPE_NOTE="CPU, gloo"
+else
+  GPUS=${GPUS:-$(seq -s, 0 $(( $(nvidia-smi -L | grep -c '^GPU') - 1 )))}
+  NGPU=$(awk -F, '{print NF}' <<<"$GPUS")
+  TP=1; for t in 2 4; do [ "$NGPU" -ge "$t" ] && TP=$t; done   # gemma-3-270m has 4 attention heads
+  export CUDA_VISIBLE_DEVICES=$GPUS
+  TRAIN_ENV=(GPUS="$GPUS"); DTYPE_NOTE="$NGPU GPUs, ZeRO-3, bf16"
+  v=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader | head -1)
+  need=$(grep -oE 'CUDA_DRIVER_MIN=[0-9]+' scripts/setup.sh | cut -d= -f2)
+  if [ "${v%%.*}" -ge "$need" ]; then record "NVIDIA driver for the locked CUDA 13.0" PASS "driver $v >= $need"
+  else record "NVIDIA driver for the locked CUDA 13.0" FAIL "driver $v < $need"; fi
+fi
+
+GEMMA=$ROOT/.cache/models/gemma3-270m
+check "LoRA adapter for the vLLM check" $PY scripts/gpu_check.py adapter "$GEMMA" "$WORK/lora"
+check "vLLM TP=$TP: mixed base+LoRA batch == alone == transformers" $PY scripts/gpu_check.py vllm "$GEMMA" "$WORK/lora" "$TP"
+
+# training on a tiny random model: SFT, merged M_plus, DPO from it, export, compare
+$PY -m src.models tiny "$WORK/tiny" >/dev/null 2>&1
+$PY scripts/gpu_check.py toy-data "$WORK/lf" >/dev/null
+export DATASET_DIR=$WORK/lf
+ARGS=(per_device_train_batch_size=4 gradient_accumulation_steps=1 logging_steps=1 num_train_epochs=1)
+check "LoRA SFT ($DTYPE_NOTE)" env "${TRAIN_ENV[@]}" bash scripts/train.sh stage1_sft check_sft "$WORK/tiny" "$WORK/sft" "${ARGS[@]}"
+check "export base + SFT (one process)" bash scripts/train.sh export - "$WORK/tiny" "$WORK/mplus" "$WORK/sft"
+check "DPO on the merged model ($DTYPE_NOTE)" env "${TRAIN_ENV[@]}" bash scripts/train.sh dpo check_pairs "$WORK/mplus" "$WORK/dpo" - "${ARGS[@]}" learning_rate=0.05
+first=$(head -1 "$WORK/dpo/trainer_log.jsonl" 2>/dev/null | $PY -c "import json,sys; print(json.loads(sys.stdin.read())['loss'])" 2>/dev/null)
+if $PY -c "import math,sys; sys.exit(abs(float('${first:-nan}') - math.log(2)) > 1e-3)" 2>/dev/null; then
+  record "DPO first loss = ln 2 (reference = merged M_plus)" PASS "first loss $first"
+else record "DPO first loss = ln 2 (reference = merged M_plus)" FAIL "first loss ${first:-missing}"; fi
+check "export base + SFT + DPO" bash scripts/train.sh export - "$WORK/tiny" "$WORK/final" "$WORK/sft,$WORK/dpo"
+check "exported model == base + adapters (peft)" $TPY scripts/gpu_check.py merged "$WORK/tiny" "$WORK/final" "$WORK/sft,$WORK/dpo"
+
+# tokenizers: the same ids in the inference and the training environment
+models=("$ROOT/.cache/models/smollm2-135m" "$GEMMA" ${MODELS:-})
+a=$($PY scripts/gpu_check.py tokenize "${models[@]}" 2>/dev/null); b=$($TPY scripts/gpu_check.py tokenize "${models[@]}" 2>/dev/null)
+if [ -n "$a" ] && [ "$a" = "$b" ]; then record "same token ids in both environments (${#models[@]} models)" PASS "transformers 5 and 4.57"
+else record "same token ids in both environments (${#models[@]} models)" FAIL "ids differ or a tokenizer failed to load"; fi
+
+echo
+echo "| check | result | detail |"
+echo "|---|---|---|"
+printf '%s\n' "${RESULTS[@]}"
+fails=$(printf '%s\n' "${RESULTS[@]}" | grep -c '| FAIL |')
+echo; [ "$fails" = 0 ] && echo "gpu_check: all ${#RESULTS[@]} checks passed" || echo "gpu_check: $fails of ${#RESULTS[@]} checks FAILED (files in $WORK)"
+[ "$fails" = 0 ]

@@ -1,0 +1,46 @@
+"""The report's numbers: accuracies with bootstrap intervals, PGR with its interval, and stage II
+pairs graded with the benchmark's own judge."""
+import json
+
+import pytest
+
+from src.jsonio import write_json, write_jsonl
+from src.report import bootstrap, run_report
+
+
+def fake_run(tmp_path, correct: dict[str, int], n: int = 40, ds: str = "gsm8k"):
+    run = tmp_path / "run"
+    (run).mkdir()
+    (run / "config.env").write_text(f"DATASET={ds}\nWEAK_BASE=/m/weak\nWEAK_MODEL=''\nSTRONG_BASE=/m/strong\n")
+    for name, k in correct.items():
+        rows = [{"id": i, "prompt": "q", "response": "r", "pred": "1", "gold": "1", "result": i < k} for i in range(n)]
+        write_jsonl(run / "outputs" / name / "results.jsonl", rows)
+        write_json(run / "outputs" / name / "metrics.json", {"accuracy": k / n, "count": n}, indent=2)
+    return run
+
+
+def test_pgr_and_intervals(tmp_path):
+    run = fake_run(tmp_path, {"weak_test": 10, "eval_ceiling": 30, "eval_iter1_hybrid": 20, "eval_full_weak": 12})
+    text = run_report(run)
+    line = next(l for l in text.splitlines() if l.startswith("| stage I, iter1"))
+    cells = [c.strip() for c in line.split("|")[1:-1]]
+    assert cells[1] == "50.00" and cells[4] == "0.50"
+    lo, hi = (float(x) for x in cells[5].split(" to "))
+    assert lo < 0.5 < hi and hi - lo < 1.5
+    assert "Weak model: `weak`" in text and (run / "pgr.png").stat().st_size > 0
+
+
+def test_intervals_are_paired_and_seeded(tmp_path):
+    run = fake_run(tmp_path, {"weak_test": 10, "eval_ceiling": 30, "eval_dpo": 10})
+    a, b = bootstrap(run, ["weak_test", "eval_ceiling", "eval_dpo"]), bootstrap(run, ["weak_test", "eval_ceiling", "eval_dpo"])
+    assert a == b
+    # the same answers as the floor: PGR exactly 0 in every resample (paired resampling)
+    assert a["pgr"]["eval_dpo"] == pytest.approx((0.0, 0.0))
+    lo, hi = a["acc"]["weak_test"]
+    assert lo < 0.25 < hi
+
+
+def test_no_pgr_interval_when_the_gap_is_not_clear(tmp_path):
+    run = fake_run(tmp_path, {"weak_test": 20, "eval_ceiling": 21, "eval_dpo": 20})
+    assert bootstrap(run, ["weak_test", "eval_ceiling", "eval_dpo"])["pgr"] == {}
+    assert json.loads((run / "outputs/weak_test/metrics.json").read_text())["accuracy"] == 0.5
