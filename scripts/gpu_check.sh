@@ -20,9 +20,9 @@ CPU=0; [ "${1:-}" = --cpu ] && CPU=1
 has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; }
 if [ "$CPU" = 0 ] && ! has_gpu; then echo "gpu_check: no NVIDIA GPU on this machine; nothing to check (bash scripts/gpu_check.sh --cpu rehearses the checks on CPU)"; exit 0; fi
 
-bash scripts/setup.sh all >/dev/null || { echo "gpu_check: setup failed (bash scripts/setup.sh)"; exit 1; }
-export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu_check.XXXX")
+bash scripts/setup.sh all > "$WORK/setup.log" 2>&1 || { echo "gpu_check: setup failed; see $WORK/setup.log"; exit 1; }
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 RESULTS=()
 record() { RESULTS+=("$(printf '| %-58s | %-4s | %s |' "$1" "$2" "$3")"); }
 check() {  # check NAME COMMAND...: pass when the command exits 0; its last line is the detail

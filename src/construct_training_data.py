@@ -1,4 +1,4 @@
-"""Build the method's training sets from graded results files (SPEC.md, stage I and stage II).
+"""Build the method's training sets from graded results files (docs/method.md, stage I and stage II).
 
     construct_full_weak_data        every weak answer on train_2 -> SFT data (the "full weak FT" baseline)
     construct_weak_icl_data         stage I: keep questions where weak pred == strong ICL pred
@@ -359,7 +359,7 @@ def _construct_pairs(weak_filename, weak_llamafactory_filename, majority_voting_
 def construct_paired_data_gsm8k(weak_filename, weak_llamafactory_filename, majority_voting_filename, output_filename,
                                 confidence=0.8, *, seed: int = 42, min_confidence: float = 0.6, fmt: str = "v0.5",
                                 same_answer: Agreement | None = None):
-    """Stage II pairs, GSM8K rule: one pair per question (SPEC.md, stage II step 3)."""
+    """Stage II pairs, GSM8K rule: one pair per question (docs/method.md, stage II step 3)."""
     return _construct_pairs(weak_filename, weak_llamafactory_filename, majority_voting_filename, output_filename,
                             confidence, 1, seed, min_confidence, fmt, same_answer)
 

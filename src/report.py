@@ -264,7 +264,7 @@ def run_report(run: Path) -> str:
 
 
 def upstream_report(root: Path) -> str:
-    """Data statistics of the original's released files (SPEC.md's measured figures)."""
+    """Data statistics of the original's released files (docs/method.md and docs/reference.md)."""
     lf = root / "data/llama_factory"
     golds = {}
     g = root / "data/test/gsm8k_train_2.jsonl"

@@ -44,3 +44,20 @@ def test_no_pgr_interval_when_the_gap_is_not_clear(tmp_path):
     run = fake_run(tmp_path, {"weak_test": 20, "eval_ceiling": 21, "eval_dpo": 20})
     assert bootstrap(run, ["weak_test", "eval_ceiling", "eval_dpo"])["pgr"] == {}
     assert json.loads((run / "outputs/weak_test/metrics.json").read_text())["accuracy"] == 0.5
+
+
+def test_olympic_pairs_are_graded_with_the_judge(tmp_path):
+    """Chosen / rejected answers of stage II pairs judged with OlympicArena's judge against train_2 gold
+    (boxed answers), not with the GSM8K key."""
+    run = fake_run(tmp_path, {"weak_test": 10}, ds="olympicarena")
+    golds = [{"question": f"q{i}", "answer": ["5"], "answer_type": "NV", "type_sequence": None} for i in range(4)]
+    write_jsonl(run / "data/test/olympicarena_train_2.jsonl", golds)
+    votes = [{"id": i, "confidence": 0.9, "pos_responses": [{"response": "r", "pred": "5", "result": True}],
+              "neg_responses": []} for i in range(4)]
+    write_jsonl(run / "outputs/mplus_samples/majority_voting_results.jsonl", votes)
+    box = "The final answer is $\\\\boxed{{{}}}$."
+    write_json(run / "data/llama_factory/olympicarena/train_pairs.json",
+               [{"id": i, "instruction": "q", "input": "", "chosen": box.format("5.0"), "rejected": box.format("7")}
+                for i in range(4)])
+    text = run_report(run)
+    assert "chosen answer correct 100.0 %, rejected answer correct 0.0 % (judged with the olympic judge)" in text

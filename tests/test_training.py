@@ -216,3 +216,19 @@ def test_zero3_refuses_a_new_adapter_on_an_adapter(setup):
     ds = ROOT / "scripts/configs/ds_z3_config.json"
     proc = train("dpo", "toy_pairs", setup["model"], setup["tmp"] / "x", setup["sft"], f"deepspeed={ds}", check=False)
     assert proc.returncode == 1 and "not honoured under DeepSpeed ZeRO-3" in proc.stderr
+
+
+def test_stage2_continue_keeps_training_the_stage1_adapter(setup):
+    """STAGE2_START=continue (the original's LLaMA-Factory 0.5): the stage I adapter itself trains on
+    (its weights are the starting point), instead of a new adapter that starts at zero."""
+    from safetensors.torch import load_file
+    out = setup["tmp"] / "dpo_continue"
+    train("dpo", "toy_pairs", setup["model"], out, setup["sft"], "create_new_adapter=false", *FAST)
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    assert cfg["r"] == 8  # one adapter of the base model, the stage I adapter's size
+    sft, cont = load_file(setup["sft"] / "adapter_model.safetensors"), load_file(out / "adapter_model.safetensors")
+    b = [k for k in sft if "lora_B" in k]
+    assert b and set(b) <= set(cont)
+    scale = max(sft[k].abs().max().item() for k in b)
+    moved = max((cont[k] - sft[k]).abs().max().item() for k in b)
+    assert scale > 0 and moved < 0.5 * scale  # near the stage I weights, not a fresh (zero) lora_B

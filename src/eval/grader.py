@@ -1,7 +1,7 @@
 """The grader: extract a response's final answer, normalise it, compare it with another answer.
 
 Used for accuracy against gold and, in the method itself, to decide whether two models agree
-(stage I) and which sampled answers form the majority (stage II). SPEC.md, "Final-answer
+(stage I) and which sampled answers form the majority (stage II). docs/method.md, "Final-answer
 extraction and comparison":
 
 1. cut the response at its first 'Question'; strip white space;

@@ -1,6 +1,6 @@
 """Final-answer normalisation in the style of Minerva (Lewkowycz et al., 2022), as the original used it.
 
-The order of the steps matters and is kept exactly (SPEC.md, "Final-answer extraction", step 5):
+The order of the steps matters and is kept exactly (docs/method.md, "Final-answer extraction", step 5):
 keep the text after the last '=', apply the substitutions, delete unit words and LaTeX decoration,
 unwrap $...$ / \\text{} / \\textbf{} / \\overline{} / \\boxed{}, fix \\fracab and \\sqrta shorthand,
 drop '$', then tidy numbers (thousands commas, trailing .0/.00, trailing %) and option letters.

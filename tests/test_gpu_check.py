@@ -1,0 +1,25 @@
+"""The GPU smoke test, rehearsed on CPU: every check it makes on GPUs, with one vLLM process and two
+gloo training processes instead (slow: about 3 minutes)."""
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_gpu_check_without_a_gpu_says_so():
+    proc = subprocess.run(["bash", "scripts/gpu_check.sh"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PATH": "/usr/bin:/bin"})  # no nvidia-smi on this PATH
+    assert proc.returncode == 0 and "no NVIDIA GPU" in proc.stdout
+
+
+def test_gpu_check_rehearsal_on_cpu_passes_every_check():
+    proc = subprocess.run(["bash", "scripts/gpu_check.sh", "--cpu"], cwd=ROOT, capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    rows = [l for l in proc.stdout.splitlines() if l.startswith("| ") and "| check |" not in l]
+    assert len(rows) == 9 and all("| PASS |" in r for r in rows), "\n".join(rows)
+    assert "first loss 0.6931" in proc.stdout
