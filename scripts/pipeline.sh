@@ -25,9 +25,9 @@ KNOWN="DATASET RECIPE DEMO RUN WEAK_BASE WEAK_MODEL STRONG_BASE MAX_TOKENS N_SAM
 EXPORT STAGE2_START PAD_TO DEMO_SEED DEMO_FILTER DEMO_IDS DEMO_SIZES DEMO_LEVELS WEAK_TEMPLATE STRONG_TEMPLATE
 TRAIN_ARGS STRONG_TRAIN_ARGS PREF_ARGS INFER_ARGS DATA_SOURCE OLYMPIC_SOURCE GPUS WEAK_TP STRONG_TP
 GPU_MEMORY_UTILIZATION NNODES NODE_RANK MASTER_ADDR MASTER_PORT NPROC FORCE REDO STAGES"
-check_variables() {  # a misspelled setting must not be silently ignored
+check_variables() {  # a misspelled setting must not be silently ignored (only this project's name families)
   local v
-  for v in $(compgen -e | grep -E '^(WEAK|STRONG|DEMO|TRAIN|PREF|INFER|N_SAMPLES|MAX_TOK|ITER|STAGE|REDO|FORCE|GPU|RECIPE|PAD|EXPORT|CEILING|BASELINE)' || true); do
+  for v in $(compgen -e | grep -E '^(WEAK_|STRONG_|DEMO_|TRAIN_|PREF_|INFER_|GPU_MEM|N_SAMPLE|MAX_TOKEN|STAGE2_|PAD_TO)' || true); do
     [[ " $(echo $KNOWN) " == *" $v "* ]] || die "unknown setting $v (known: $(echo $KNOWN))"
   done
 }
@@ -46,6 +46,8 @@ if [ -n "${RECIPE:-}" ]; then
   source "$recipe_file"
 fi
 [ -x "$PY" ] || die "no main environment at $PY; run: bash scripts/setup.sh"
+[ "$DEMO" = 1 ] && [ "$DATASET" != gsm8k ] && die "the offline demo runs GSM8K-format data: bash run_gsm8k.sh"
+[ -n "${WEAK_BASE:-}${WEAK_MODEL:-}" ] || die "set WEAK_BASE (the weak model before SFT on train_1) or WEAK_MODEL (used as it is), or RECIPE=<name>"
 bench() { "$PY" -m src.benchmarks "$DATASET" --get "$1"; }
 STAGE_LIST=$("$PY" -m src.layout stages)
 : "${STRONG_BASE:?set STRONG_BASE (the strong model folder), or RECIPE=<name>}"
@@ -91,7 +93,8 @@ OUT=$RUN/outputs
 MODELS=$RUN/models
 TRAIN2=$DATA/test/${DATASET}_train_2.jsonl
 TEST=$DATA/test/$DATASET.jsonl
-export DATASET_DIR=$LF GPUS
+export DATASET_DIR=$LF GPUS NNODES NODE_RANK
+for v in NPROC MASTER_ADDR MASTER_PORT; do [ -n "${!v:-}" ] && export "${v?}"; done
 mkdir -p "$RUN/.done" "$RUN/logs"
 
 status() { printf '[%s] %-22s %s\n' "$(date +%H:%M:%S)" "$1" "$2" | tee -a "$RUN/logs/status.log"; }
@@ -221,7 +224,7 @@ s_preference() {  # DPO / ORPO from M_plus -> one adapter of the base model per 
     else
       # shellcheck disable=SC2086
       bash scripts/train.sh "$loss" pairs "$STRONG_BASE" "$MODELS/$loss" "$(mplus)" create_new_adapter=false $PREF_ARGS "template=$STRONG_TEMPLATE"
-      cp -r "$MODELS/$loss" "$MODELS/${loss}_final"
+      rm -rf "$MODELS/${loss}_final" && cp -r "$MODELS/$loss" "$MODELS/${loss}_final"
     fi
     if [ "$EXPORT" = 1 ]; then bash scripts/train.sh export - "$STRONG_BASE" "$MODELS/${loss}_merged" "$MODELS/${loss}_final"; fi
   done
@@ -238,11 +241,17 @@ s_evaluate() {  # every trained strong model on test, one load
 s_report() { "$PY" -m src.report "$RUN"; }
 
 run_pipeline() {
-  local v
-  for v in $KNOWN; do
+  local v config
+  config=$(for v in $KNOWN; do
     case $v in FORCE|REDO|STAGES|RECIPE) continue ;; esac
     printf '%s=%q\n' "$v" "${!v:-}"
-  done > "$RUN/config.env"
+  done)
+  # config.env: the settings of the run; when they change, the earlier ones are kept in logs/
+  if [ -f "$RUN/config.env" ] && [ "$config" != "$(cat "$RUN/config.env")" ]; then
+    mv "$RUN/config.env" "$RUN/logs/config.$(date +%Y%m%d-%H%M%S).env"
+    status settings "changed since the last run (earlier settings in $RUN/logs/config.*.env)"
+  fi
+  printf '%s\n' "$config" > "$RUN/config.env"
   status start "run dir $RUN (recipe ${RECIPE:-none}, benchmark $DATASET)"
   stage data s_data
   stage weak_sft s_weak_sft

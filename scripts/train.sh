@@ -48,10 +48,15 @@ else
 fi
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false
 
-visible_gpus() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -c '^GPU' || echo 0; }
+visible_gpus() {  # the GPUs this process may use: CUDA_VISIBLE_DEVICES if set, else every GPU nvidia-smi lists
+  local n=0
+  if [ -n "${CUDA_VISIBLE_DEVICES+x}" ]; then n=$(awk -F, '{print ($0 == "" ? 0 : NF)}' <<<"$CUDA_VISIBLE_DEVICES")
+  elif command -v nvidia-smi >/dev/null 2>&1; then n=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true); fi
+  echo "${n:-0}"
+}
 NGPU=$(visible_gpus)
 if [ -z "${GPUS:-}" ] && [ "$NGPU" -gt 1 ] && [ "$STAGE" != export ]; then
-  GPUS=$(seq -s, 0 $((NGPU - 1)))
+  GPUS=${CUDA_VISIBLE_DEVICES:-$(seq -s, 0 $((NGPU - 1)))}
   echo "[train] $NGPU GPUs visible and GPUS not set: training on all of them (GPUS=$GPUS)" >&2
 fi
 NNODES=${NNODES:-1}
@@ -61,7 +66,7 @@ launch() {  # launch NPROC ARGS...: torchrun on one node (a free port) or severa
   local n=$1; shift
   local where=(--standalone)
   if [ "$NNODES" -gt 1 ]; then
-    where=(--nnodes "$NNODES" --node_rank "${NODE_RANK:?NODE_RANK is needed with NNODES}" --master_addr "$MASTER_ADDR" --master_port "${MASTER_PORT:-29500}")
+    where=(--nnodes "$NNODES" --node_rank "${NODE_RANK:-0}" --master_addr "$MASTER_ADDR" --master_port "${MASTER_PORT:-29500}")
   fi
   "$(dirname "$TPY")/torchrun" --nproc_per_node "$n" "${where[@]}" "$ROOT/scripts/train.py" "$@"
 }

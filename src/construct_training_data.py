@@ -97,7 +97,7 @@ def construct_full_weak_data(input_filename, output_filename):
     data = read_jsonl(input_filename, required=("id", "prompt", "response"))
     _by_id(data, input_filename)
     new_data = [{"id": r["id"], "content": r["prompt"], "output": r["response"]} for r in data]
-    graded = [r for r in data if "result" in r]
+    graded = [r for r in data if r.get("result") is not None]
     _log(f"[full-weak] {len(new_data)} rows; weak accuracy against gold "
          f"{_rate(sum(bool(r['result']) for r in graded), len(graded))}")
     write_json(output_filename, new_data)

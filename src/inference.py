@@ -233,7 +233,8 @@ def existing_rows(job: Job, record: dict, overwrite: bool) -> set[int]:
     diff = provenance.differences(provenance.read(job.path), record) if job.path.exists() else []
     if diff:
         print(f"[inference] {job.path}: made by another model or setting ({', '.join(diff)}); regenerating")
-        job.path.unlink()
+        for stale in (job.path, job.path.parent / "results.jsonl", job.path.parent / "metrics.json"):
+            stale.unlink(missing_ok=True)
     done = set()
     for row in read_jsonl_prefix(job.path):
         i = row.get("id")
@@ -244,19 +245,27 @@ def existing_rows(job: Job, record: dict, overwrite: bool) -> set[int]:
     return done
 
 
-def check_context(args, jobs: list[Job], context: int) -> None:
-    """Every prompt plus max_tokens must fit the model's context; else one clear error."""
+def check_context(args, jobs: list[Job], context: int, backend: str) -> None:
+    """A prompt longer than the model's context is an error (vLLM would reject it and abort the whole
+    run), named by its beginning; prompts that leave less than max_tokens for the answer are a
+    warning with vLLM (it stops those answers at the context: counted as truncated) and an error with
+    transformers (it would run past its position embeddings)."""
     from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(args.model_dir, trust_remote_code=args.trust_remote_code)
     prompts = list(dict.fromkeys(p for j in jobs for p in j.prompts))
     lengths = [len(ids) for ids in tok(prompts, add_special_tokens=True)["input_ids"]]
     worst = max(range(len(prompts)), key=lengths.__getitem__)
-    if lengths[worst] + args.max_tokens > context:
+    tight = sum(n + args.max_tokens > context for n in lengths)
+    if lengths[worst] >= context or (tight and backend == "hf"):
         raise ValueError(f"the longest prompt has {lengths[worst]} tokens; with max_tokens={args.max_tokens} it needs "
                          f"{lengths[worst] + args.max_tokens} > the model's context {context} "
-                         f"({sum(n + args.max_tokens > context for n in lengths)} of {len(prompts)} prompts too long). "
+                         f"({tight} of {len(prompts)} prompts too long). "
                          f"Lower --max_tokens, choose shorter demonstrations, or raise --max_model_len. "
                          f"The prompt begins: {prompts[worst][:120]!r}")
+    if tight:
+        print(f"[inference] warning: {tight} of {len(prompts)} prompts leave fewer than max_tokens={args.max_tokens} "
+              f"tokens of the model's context {context} (longest prompt {lengths[worst]} tokens): those answers "
+              "stop at the context and count as truncated")
 
 
 def model_context(args) -> int:
@@ -285,7 +294,7 @@ def generate(args, backend: str, jobs: list[Job]) -> None:
         return
     if len(todo) < total:
         print(f"[inference] resuming: {len(todo)} of {total} generations left")
-    check_context(args, [j for j in jobs if len(done[j.path]) < len(j.prompts)], model_context(args))
+    check_context(args, [j for j in jobs if len(done[j.path]) < len(j.prompts)], model_context(args), backend)
     paths = {"model": str(args.model_dir), "data_files": sorted({str(j.data_file) for j in jobs})}
     for j in jobs:
         provenance.write(j.path, records[j.path], {**paths, "adapter": j.adapter, "data_file": str(j.data_file)})
@@ -300,16 +309,25 @@ def generate(args, backend: str, jobs: list[Job]) -> None:
     bar = tqdm(total=len(todo), desc="generate", unit="answer", disable=args.quiet)
     requests = [(j.prompts[i], j.seed, j.adapter) for j, i in todo]
     pending: dict[Path, list[dict]] = {}
+
+    def flush():
+        nonlocal pending
+        for path, rows in pending.items():
+            append_jsonl(path, rows)
+        bar.update(sum(len(r) for r in pending.values()))
+        pending = {}
+
     last_flush = time.time()
-    for n, (k, text, reason) in enumerate(engine.stream(requests), 1):
-        j, i = todo[k]
-        pending.setdefault(j.path, []).append({"id": i, "prompt": j.prompts[i], "response": args.bench.store(text),
-                                               "finish_reason": reason})
-        if time.time() - last_flush >= args.flush_every or n == len(todo):  # one fsync per file and interval
-            for path, rows in pending.items():
-                append_jsonl(path, rows)
-            bar.update(sum(len(r) for r in pending.values()))
-            pending, last_flush = {}, time.time()
+    try:
+        for k, text, reason in engine.stream(requests):
+            j, i = todo[k]
+            pending.setdefault(j.path, []).append({"id": i, "prompt": j.prompts[i], "response": args.bench.store(text),
+                                                   "finish_reason": reason})
+            if time.time() - last_flush >= args.flush_every:  # one fsync per file and interval
+                flush()
+                last_flush = time.time()
+    finally:  # whatever ends the loop (the end, an error, Ctrl-C), finished answers are kept
+        flush()
     bar.close()
     for j in jobs:
         finish(j)

@@ -25,6 +25,9 @@ def _load(data_dir, seed_start, seed_end):
 def passk(data_dir, seed_start=0, seed_end=10) -> float:
     runs = _load(data_dir, seed_start, seed_end)
     n = len(runs[0])
+    if all(r["result"] is None for run in runs for r in run):
+        print(f"data_dir: {data_dir}\nlen(data): {n}\npass@{len(runs)}: no gold answers")
+        return None
     hit = sum(any(bool(r["result"]) for r in samples) for samples in zip(*runs))
     print(f"data_dir: {data_dir}\nlen(data): {n}\npass@{len(runs)}: {hit / n:.4f}")
     return hit / n

@@ -12,8 +12,10 @@ whose ``made_by`` differs from the record never reuses the rows: they are regene
 inference log says which settings differed.
 
 Fingerprints: an adapter (small) by the SHA-256 of its weights and config; a base model (up to
-hundreds of GB) by its config files and the names, sizes and modification times of its weight
-files, so that a model re-exported into the same folder counts as new.
+hundreds of GB) by its config files and, for each weight file, its name, size, safetensors header
+and 16 blocks of 64 KiB spread over the file: a model retrained or re-exported into the same folder
+counts as new, a copied one (new modification times) as the same. A hub id that is not a local
+folder is fingerprinted by its cached snapshot when there is one, else by the id.
 """
 from __future__ import annotations
 
@@ -36,11 +38,37 @@ def _hash_file(h, path: Path) -> None:
             h.update(block)
 
 
+def _sample_file(h, path: Path, blocks: int = 16, size: int = 1 << 16) -> None:
+    """Size, the safetensors header (tensor names, shapes, offsets) and ``blocks`` evenly spread blocks."""
+    total = path.stat().st_size
+    h.update(str(total).encode())
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if path.suffix == ".safetensors" and len(head) == 8:
+            h.update(f.read(min(int.from_bytes(head, "little"), 1 << 24)))
+        for k in range(blocks):
+            f.seek(max(0, (total - size) * k // max(1, blocks - 1)))
+            h.update(f.read(size))
+
+
+def _local(folder: str | Path) -> Path:
+    folder = Path(folder)
+    if folder.exists():
+        return folder
+    try:  # a hub id: its cached snapshot, without going online
+        from huggingface_hub import snapshot_download
+        return Path(snapshot_download(str(folder), local_files_only=True))
+    except Exception:  # noqa: BLE001 - not cached: the id is all there is
+        return folder
+
+
 def fingerprint(folder: str | Path | None) -> str | None:
     """A short hash that changes whenever the model or adapter in ``folder`` changes."""
     if folder is None:
         return None
-    folder = Path(folder)
+    folder = _local(folder)
+    if not folder.is_dir():
+        return "id:" + hashlib.sha256(str(folder).encode()).hexdigest()[:13]
     h = hashlib.sha256()
     is_adapter = (folder / "adapter_config.json").is_file()
     for name in CONFIG_FILES:
@@ -52,8 +80,7 @@ def fingerprint(folder: str | Path | None) -> str | None:
         if is_adapter:
             _hash_file(h, f)
         else:
-            st = f.stat()
-            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+            _sample_file(h, f)
     return h.hexdigest()[:16]
 
 

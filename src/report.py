@@ -255,7 +255,7 @@ def run_report(run: Path) -> str:
         passk = None
         if s2["confidence_bins"] and (run / "outputs/mplus_samples/seed0/results.jsonl").is_file():
             from .passk import passk_curve
-            n = len(glob.glob(str(run / "outputs/mplus_samples/seed*/results.jsonl")))
+            n = int(cfg.get("N_SAMPLES") or len(glob.glob(str(run / "outputs/mplus_samples/seed*/results.jsonl"))))
             passk = passk_curve(run / "outputs/mplus_samples", 0, n)
             lines += ["", "pass@k of M_plus's samples on train_2: " + ", ".join(f"pass@{k} {100 * v:.1f} %" for k, v in passk.items() if k in (1, 2, 5, n))]
         plot_confidence(s2["confidence_bins"], passk, run / "stage2.png")

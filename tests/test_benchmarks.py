@@ -238,3 +238,20 @@ def test_olympic_train_2_needs_no_answers(tmp_path):
     from src.jsonio import DataError
     with pytest.raises(DataError, match="field 'answer'"):
         prepare(tmp_path / "out2", tmp_path / "copy")
+
+
+def test_fingerprints_follow_content_not_copies(tmp_path, tiny_model):
+    """A copied model (new modification times) is the same model; changed weights are another; a hub
+    id that is not cached is fingerprinted by its name."""
+    import shutil
+    import time
+    copy = tmp_path / "copy"
+    time.sleep(0.01)
+    shutil.copytree(tiny_model, copy)
+    assert provenance.fingerprint(copy) == provenance.fingerprint(tiny_model)
+    weights = next(copy.glob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0xFF  # one byte of the last tensor
+    weights.write_bytes(bytes(data))
+    assert provenance.fingerprint(copy) != provenance.fingerprint(tiny_model)
+    assert provenance.fingerprint("org/not-cached-model").startswith("id:")

@@ -144,7 +144,7 @@ def _split_unit(s: str) -> tuple[str, str]:
     unit = m.group(3).strip()
     # after a space any unit-like text; without a space a word of two letters or more ("2x" is not a unit)
     if _UNIT.match(unit) and (m.group(2) or re.match(r"^[A-Za-zµμΩ°]{2,}", unit)):
-        return m.group(1), re.sub(r"\s+", "", unit)
+        return m.group(1), re.sub(r"\s+|\\cdot|\\,|~|·|\*", "", unit)  # "kg\cdot m^2" = "kg m^2"
     return s, ""
 
 
@@ -158,12 +158,16 @@ def _value(s: str) -> float | None:
     values are compared exactly, as expressions)."""
     s = s.strip().replace(",", "") if _THOUSANDS.fullmatch(s.strip()) else s.strip()
     try:
-        return float(s)
+        f = float(s)
+        return f if math.isfinite(f) or s.lower().lstrip("+-") in ("inf", "infinity") else None
     except ValueError:
         pass
     sci = _sci(s)
     if sci:
-        return sci[0] * 10.0 ** sci[1]
+        try:
+            return sci[0] * 10.0 ** sci[1]
+        except OverflowError:
+            return None
     try:
         v = _parse_latex(s)
         if getattr(v, "free_symbols", None):
