@@ -154,9 +154,6 @@ class VLLMEngine:
     def generate(self, requests: Sequence[tuple]) -> list[str]:
         return collect(self.stream(requests), len(requests))
 
-    def max_model_len(self) -> int:
-        return int(self.llm.llm_engine.model_config.max_model_len)
-
 
 def collect(stream: Iterator[tuple[int, str, str]], n: int) -> list[str]:
     texts: list[str] = [""] * n
@@ -233,11 +230,6 @@ class HFEngine:
 
     def generate(self, requests: Sequence[tuple]) -> list[str]:
         return collect(self.stream(requests), len(requests))
-
-    def max_model_len(self) -> int:
-        cfg = self.model.config
-        cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
-        return int(getattr(cfg, "max_position_embeddings", 0) or 10**9)
 
 
 ENGINES = {"vllm": VLLMEngine, "hf": HFEngine}

@@ -34,7 +34,7 @@ from pathlib import Path
 from . import benchmarks, provenance
 from .cli import run_cli
 from .engines import Decoding, EngineConfig, check_adapter_dir, check_model_dir, load_engine
-from .eval.evaluation import gold_path, grade_file
+from .eval.evaluation import gold_path, grade_file, resolve_benchmark
 from .eval.grader import MODES
 from .jsonio import DataError, append_jsonl, read_jsonl_numbered, read_jsonl_prefix, write_jsonl
 from .prompts import DEMO_FILTERS, PROMPT_STYLES, build_demonstrations, get_prompts, template_demo_ids
@@ -106,12 +106,7 @@ def parse_args(argv=None):
 
 def resolve(args):
     """Fill every setting the user left out from the benchmark."""
-    from dataclasses import replace
-    b = benchmarks.get(args.benchmark) if args.benchmark else benchmarks.for_dev_set(args.dev_set)
-    if args.judge and args.judge != b.judge:
-        b = replace(b, judge=args.judge)
-    if args.answer_key and args.answer_key != b.answer_key:
-        b = replace(b, answer_key=args.answer_key)
+    b = resolve_benchmark(args.benchmark or benchmarks.for_dev_set(args.dev_set), args.answer_key, args.judge)
     args.bench = b
     args.benchmark = b.name
     args.answer_key = b.answer_key

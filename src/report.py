@@ -45,10 +45,14 @@ def _config(run: Path) -> dict:
     return out
 
 
-def _rate(rows: dict, ids) -> float | None:
-    """Share of ``ids`` graded correct; None when there is no gold (OlympicArena's train_2)."""
-    graded = [rows[i]["result"] for i in ids if rows[i].get("result") is not None]
+def _share(results) -> float | None:
+    """Share of graded results that are correct; None when nothing has gold (OlympicArena's train_2)."""
+    graded = [r for r in results if r is not None]
     return sum(bool(r) for r in graded) / len(graded) if graded else None
+
+
+def _rate(rows: dict, ids) -> float | None:
+    return _share(rows[i].get("result") for i in ids)
 
 
 def stage_I_stats(run: Path, it: int, weak_out: str, icl_out: str, ds: str) -> dict | None:
@@ -90,9 +94,7 @@ def stage_II_stats(run: Path, ds: str, bench) -> dict | None:
 
 
 def _graded(bench, responses: list[str], golds: list[dict]) -> float | None:
-    rows = bench.grade([{"response": r} for r in responses], golds)
-    results = [r["result"] for r in rows if r["result"] is not None]
-    return sum(results) / len(results) if results else None
+    return _share(r["result"] for r in bench.grade([{"response": r} for r in responses], golds))
 
 
 def _pct(x: float | None) -> str:
