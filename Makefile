@@ -3,7 +3,7 @@
 #   make test   the test suite (sets up what it needs first)
 PY := .venv/bin/python
 
-.PHONY: setup test test-fast bench demo
+.PHONY: setup test test-fast bench demo repro-small
 setup:
 	bash scripts/setup.sh all
 
@@ -19,3 +19,6 @@ bench: setup
 
 demo: setup
 	bash run_gsm8k.sh
+
+repro-small: setup
+	bash scripts/repro_small.sh

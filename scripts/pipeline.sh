@@ -24,7 +24,7 @@ die() { echo "error: $*" >&2; exit 2; }
 KNOWN="DATASET RECIPE DEMO RUN WEAK_BASE WEAK_MODEL STRONG_BASE MAX_TOKENS N_SAMPLES ITER2 BASELINES CEILING PREF
 EXPORT STAGE2_START PAD_TO DEMO_SEED DEMO_FILTER DEMO_IDS DEMO_SIZES DEMO_LEVELS WEAK_TEMPLATE STRONG_TEMPLATE
 TRAIN_ARGS STRONG_TRAIN_ARGS PREF_ARGS INFER_ARGS DATA_SOURCE OLYMPIC_SOURCE GPUS WEAK_TP STRONG_TP
-GPU_MEMORY_UTILIZATION NNODES NODE_RANK MASTER_ADDR MASTER_PORT NPROC FORCE REDO STAGES"
+GPU_MEMORY_UTILIZATION NNODES NODE_RANK MASTER_ADDR MASTER_PORT NPROC FORCE REDO STAGES SEED"
 check_variables() {  # a misspelled setting must not be silently ignored (only this project's name families)
   local v
   for v in $(compgen -e | grep -E '^(WEAK_|STRONG_|DEMO_|TRAIN_|PREF_|INFER_|GPU_MEM|N_SAMPLE|MAX_TOKEN|STAGE2_|PAD_TO)' || true); do
@@ -40,7 +40,7 @@ DEMO=0
 if [ -n "${RECIPE:-}" ]; then
   recipe_file=$RECIPE; [ -f "$recipe_file" ] || recipe_file=$ROOT/scripts/recipes/$RECIPE.env
   [ -f "$recipe_file" ] || die "recipe $RECIPE not found (scripts/recipes/: $(cd scripts/recipes && ls *.env | sed 's/\.env$//' | tr '\n' ' '))"
-  [ "$(basename "$recipe_file")" = demo.env ] && DEMO=1
+  case $(basename "$recipe_file") in demo.env|repro_small.env) DEMO=1;; esac  # offline: generated data, small models
   if [ "$DEMO" = 1 ]; then [ -x "$PY" ] || bash scripts/setup.sh all; bash scripts/setup.sh models >/dev/null; fi
   # shellcheck disable=SC1090
   source "$recipe_file"
@@ -61,7 +61,8 @@ PREF=${PREF:-"dpo orpo"}
 EXPORT=${EXPORT:-0}                      # 1: also write merged full models of the DPO/ORPO results
 STAGE2_START=${STAGE2_START:-merged}     # merged: fresh LoRA on merged M_plus (reference = M_plus); continue: keep training the stage I adapter (the original's LLaMA-Factory 0.5; reference = base)
 PAD_TO=${PAD_TO:-}                       # MATH: pad stage I data with inconsistent questions to N (original: 1000 / 2000)
-DEMO_SEED=${DEMO_SEED:-42}
+SEED=${SEED:-}                           # one number for every random choice of a run (repeats): unset = the original's seeds
+DEMO_SEED=${DEMO_SEED:-${SEED:-42}}
 DEMO_FILTER=${DEMO_FILTER:-original}     # original: shuffle with the seed, first answers with the answer key
 DEMO_IDS=${DEMO_IDS:-}
 WEAK_TEMPLATE=${WEAK_TEMPLATE:-vanilla}  # training template: vanilla (the original's) or vanilla_bos
@@ -86,7 +87,13 @@ if [ "$NNODES" -gt 1 ]; then
     echo "node $NODE_RANK: run 'bash scripts/train.sh ...' for each training step node 0 starts (docs/gpu.md)"; exit 0
   fi
 fi
-if [ -n "$GPUS" ]; then export CUDA_VISIBLE_DEVICES=$GPUS; else export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}; fi
+if [ -n "$GPUS" ]; then export CUDA_VISIBLE_DEVICES=$GPUS
+else
+  # CPU: every core, and OpenMP threads that sleep instead of spinning while they wait; spinning
+  # threads fight any other busy process for the cores (measured: 3-4x slower, PASSIVE 2x; the
+  # numbers and the quiet-machine cost in docs/demo.md, scripts/bench_contention.py)
+  export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+fi
 DATA=$RUN/data
 LF=$DATA/llama_factory
 OUT=$RUN/outputs
@@ -142,11 +149,12 @@ infer() {
   "$PY" -m src.inference --benchmark "$DATASET" --model_dir "$model" "${jobs[@]}" --max_tokens "$MAX_TOKENS" \
     "${gpu_args[@]}" --quiet $INFER_ARGS "$@"
 }
+seed_arg() { [ -n "$SEED" ] && echo "seed=$SEED"; true; }
 train() {  # train STAGE DATASET BASE OUT [ADAPTER] [args]
   local template=$WEAK_TEMPLATE args=$TRAIN_ARGS
   if [ "$3" = "$STRONG_BASE" ]; then template=$STRONG_TEMPLATE; args=$STRONG_TRAIN_ARGS; fi
   # shellcheck disable=SC2086
-  bash scripts/train.sh "$@" $args "template=$template"
+  bash scripts/train.sh "$@" $args "template=$template" $(seed_arg)
 }
 register() { "$PY" -m src.registry register "$LF" "$@"; }
 weak_model() { if [ -n "${WEAK_MODEL:-}" ]; then echo "$WEAK_MODEL -"; else echo "$WEAK_BASE $MODELS/weak_sft"; fi; }
@@ -199,12 +207,18 @@ s_baselines() {
   if [ "$CEILING" = 1 ]; then train ceiling_sft "${DATASET}_2" "$STRONG_BASE" "$MODELS/ceiling"; fi
   train full_weak_sft full_weak "$STRONG_BASE" "$MODELS/full_weak"
 }
-s_sampling() {
-  infer "$STRONG_BASE" "$STRONG_TP" "mplus_samples:$(mplus):$TRAIN2" --temperature 1.0 --top_p 1.0 --num_samples "$N_SAMPLES"
-  "$PY" -m src.passk "$OUT/mplus_samples" --seed_end "$N_SAMPLES" | tee "$RUN/logs/passk.stats"
+sample_range() { local s0=$(( ${SEED:-0} * 1000 )); echo "--seed_start $s0 --seed_end $(( s0 + N_SAMPLES ))"; }
+s_sampling() {  # N samples per train_2 question (seeds 0..N-1; with SEED: 1000*SEED + 0..N-1)
+  local s0=$(( ${SEED:-0} * 1000 ))
+  # shellcheck disable=SC2046
+  infer "$STRONG_BASE" "$STRONG_TP" "mplus_samples:$(mplus):$TRAIN2" --temperature 1.0 --top_p 1.0 --num_samples "$N_SAMPLES" \
+    --seeds $(seq "$s0" $(( s0 + N_SAMPLES - 1 )))
+  # shellcheck disable=SC2046
+  "$PY" -m src.passk "$OUT/mplus_samples" $(sample_range) | tee "$RUN/logs/passk.stats"
 }
 s_pairs() {
-  "$PY" -m src.construct_training_data majority --benchmark "$DATASET" --data_dir "$OUT/mplus_samples" --seed_end "$N_SAMPLES"
+  # shellcheck disable=SC2046
+  "$PY" -m src.construct_training_data majority --benchmark "$DATASET" --data_dir "$OUT/mplus_samples" $(sample_range)
   "$PY" -m src.construct_training_data pairs --benchmark "$DATASET" --weak "$OUT/weak_train2/results.jsonl" \
     --weak_lf "$LF/$DATASET/train_full_weak.json" --majority "$OUT/mplus_samples/majority_voting_results.jsonl" \
     --output "$LF/$DATASET/train_pairs.json" --format current | tee "$RUN/logs/pairs.stats"
@@ -219,11 +233,11 @@ s_preference() {  # DPO / ORPO from M_plus -> one adapter of the base model per 
   for loss in $PREF; do
     if [ "$STAGE2_START" = merged ]; then
       # shellcheck disable=SC2086
-      bash scripts/train.sh "$loss" pairs "$MODELS/mplus_merged" "$MODELS/$loss" - $PREF_ARGS "template=$STRONG_TEMPLATE"
+      bash scripts/train.sh "$loss" pairs "$MODELS/mplus_merged" "$MODELS/$loss" - $PREF_ARGS "template=$STRONG_TEMPLATE" $(seed_arg)
       "$PY" -m src.combine_adapters "$(mplus)" "$MODELS/$loss" "$MODELS/${loss}_final"
     else
       # shellcheck disable=SC2086
-      bash scripts/train.sh "$loss" pairs "$STRONG_BASE" "$MODELS/$loss" "$(mplus)" create_new_adapter=false $PREF_ARGS "template=$STRONG_TEMPLATE"
+      bash scripts/train.sh "$loss" pairs "$STRONG_BASE" "$MODELS/$loss" "$(mplus)" create_new_adapter=false $PREF_ARGS "template=$STRONG_TEMPLATE" $(seed_arg)
       rm -rf "$MODELS/${loss}_final" && cp -r "$MODELS/$loss" "$MODELS/${loss}_final"
     fi
     if [ "$EXPORT" = 1 ]; then bash scripts/train.sh export - "$STRONG_BASE" "$MODELS/${loss}_merged" "$MODELS/${loss}_final"; fi

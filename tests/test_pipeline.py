@@ -28,7 +28,7 @@ def env_for(run, tiny, **extra):
     env = {**os.environ, "DEMO": "1", "WEAK_BASE": str(tiny), "STRONG_BASE": str(tiny), "RUN": str(run),
            "DEMO_SIZES": "16 16 8", "MAX_TOKENS": "12", "N_SAMPLES": "5", "STRONG_TEMPLATE": "vanilla",
            "INFER_ARGS": "--backend hf --dtype float32 --chunk_size 4", "TRAIN_ARGS": ARGS, "STRONG_TRAIN_ARGS": ARGS,
-           "PREF_ARGS": ARGS,
+           "PREF_ARGS": ARGS, "ITER2": "1", "PREF": "dpo orpo",  # every stage (the demo recipe skips these two)
            "OMP_NUM_THREADS": "1"}
     env.update(extra)
     return env

@@ -49,3 +49,10 @@ def test_seeded_split_and_boxed():
     assert sorted(r["i"] for r in a1 + a2) == list(range(11))
     assert seeded_split(rows, 1) != (a1, a2)
     assert last_boxed(r"so \boxed{1} then \boxed{\frac{1}{2}}.") == r"\frac{1}{2}" and last_boxed("none") == ""
+
+
+def test_demo_problems_read_as_english():
+    from src.demo_data import make_problems
+    text = " ".join(r["question"] for r in make_problems(300, seed=1))
+    assert "boxes" in text and "shelves" in text
+    assert "boxs" not in text and "shelfs" not in text

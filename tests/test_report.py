@@ -61,3 +61,36 @@ def test_olympic_pairs_are_graded_with_the_judge(tmp_path):
                 for i in range(4)])
     text = run_report(run)
     assert "chosen answer correct 100.0 %, rejected answer correct 0.0 % (judged with the olympic judge)" in text
+
+
+def test_difference_against_full_weak_fine_tuning_is_paired(tmp_path):
+    # stage I right on the first 30 questions, full weak FT on the first 12: a paired difference of
+    # +45 points whose interval stays above 0; DPO equal to full weak FT: exactly 0 in every resample
+    run = fake_run(tmp_path, {"weak_test": 10, "eval_ceiling": 36, "eval_full_weak": 12, "eval_iter1_hybrid": 30,
+                              "eval_dpo": 12})
+    text = run_report(run)
+    row = next(l for l in text.splitlines() if l.startswith("| stage I, iter1") and "better" in l)
+    assert "+45.0" in row
+    assert bootstrap(run, ["eval_full_weak", "eval_dpo"])["vs_full_weak"]["eval_dpo"] == pytest.approx((0.0, 0.0))
+    summary = json.loads((run / "report.json").read_text())["models"]
+    assert summary["eval_iter1_hybrid"]["pgr"] == pytest.approx(20 / 26)
+    assert summary["eval_iter1_hybrid"]["vs_full_weak_ci"][0] > 0
+
+
+def test_summary_across_seeds(tmp_path):
+    from src.report_seeds import main, summarize
+    for seed, (stage1, full) in {1: (30, 12), 2: (26, 14), 3: (20, 20)}.items():
+        sub = tmp_path / "repro" / f"seed{seed}"
+        sub.mkdir(parents=True)
+        run = fake_run(sub, {"weak_test": 10, "eval_ceiling": 30, "eval_full_weak": full, "eval_iter1_hybrid": stage1})
+        run_report(run)
+        (sub / "report.json").write_text((run / "report.json").read_text())
+    text = summarize(tmp_path / "repro")
+    row = next(l for l in text.splitlines() if l.startswith("| stage I, iter1"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[1] == "63.3"                      # mean accuracy of 75, 65, 50
+    assert cells[3] == "0.77"                      # mean PGR of 1.00, 0.80, 0.50
+    assert cells[5] == "1.00, 0.80, 0.50"
+    assert cells[6] == "2 of 3"                    # seed 3 is no better than full weak FT
+    assert (tmp_path / "repro/summary.png").stat().st_size > 0
+    assert main([str(tmp_path / "nothing")]) == 1
