@@ -1,0 +1,9 @@
+"""Alice: proactive learning with the teacher's demonstrations (Wu, Qian, Fung, Liang, Ji, 2025).
+
+Built so far (the steps' command lines, training and run_alice.sh are not built yet):
+    data         the datasets and their positional splits (teacher half, W2S transfer set)
+    answers      each dataset's answer rules: markers, "same answer", CoT filters, scorers
+    clustering   greedy leader clustering of the teacher's samples -> final answer, or dropped
+    prompts      the CoT, summariser and proactive-revision prompts
+    uncertainty  the summariser's statements checked and classified before use
+"""

@@ -1,0 +1,144 @@
+"""Alice's rules on handmade cases: clustering, each dataset's "same answer", CoT filters and
+scorers (original and strict), the splits, and the ARC loader on the original's processed data."""
+from pathlib import Path
+
+import pytest
+
+from src.alice import answers, clustering, data
+from src.alice.answers import cot_keep, final_answer, score, score_strict
+
+SHARED_ARC = Path(__file__).resolve().parents[2] / "shared/upstream-alice/arc_challenge_processed"
+
+
+def clusters_of(ds, responses):
+    finals = [final_answer(ds, r) for r in responses]
+    return clustering.leader_clusters(responses, clustering.marker_same(finals))
+
+
+def test_leaders_sizes_and_singletons_dropped():
+    rs = ["a #### 5", "b #### 7", "c #### 5", "d #### 9", "e #### 7", "f #### 5"]
+    cs = clusters_of("gsm8k", rs)
+    assert [(c.response, c.size, c.members) for c in cs] == [("a #### 5", 3, (0, 2, 5)), ("b #### 7", 2, (1, 4))]
+    assert clustering.final_response(cs) == "a #### 5"     # "#### 9" was a singleton: dropped
+
+
+def test_tie_goes_to_the_first_cluster_found():
+    cs = clusters_of("gsm8k", ["x #### 2", "y #### 3", "z #### 3", "w #### 2"])
+    assert [c.size for c in cs] == [2, 2] and clustering.final_response(cs) == "x #### 2"
+
+
+def test_question_dropped_when_no_cluster_reaches_two():
+    cs = clusters_of("gsm8k", ["#### 1", "#### 2", "no marker", "no marker"])
+    assert cs == [] and clustering.final_response(cs) is None
+
+
+def test_response_without_marker_matches_nothing():
+    # two identical marker-less responses do not form a cluster; they do not join others either
+    cs = clusters_of("arc", ["I think so.", "I think so.", "My choice is B.", "My choice is B."])
+    assert [(c.response, c.size) for c in cs] == [("My choice is B.", 2)]
+
+
+def test_same_answer_rules():
+    assert answers.same_answer("gsm8k", "so #### 15 ", "then\n#### 15")
+    assert not answers.same_answer("gsm8k", "#### 15", "#### 15.0")           # strings, not numbers
+    assert answers.same_answer("arc", "My choice is A.", "... My choice is A.")
+    assert not answers.same_answer("arc", "My choice is A.", "My choice is A")  # the period counts
+    with pytest.raises(ValueError):
+        answers.same_answer("hotpotqa", "a", "b")
+
+
+def test_embedding_same_uses_cosine_above_threshold():
+    same = clustering.embedding_same([[1, 0], [0.95, 0.1], [0, 1], [2, 0]])
+    assert same(0, 1) and same(0, 3) and not same(0, 2)
+    cs = clustering.leader_clusters(["a", "b", "c", "d"], same)
+    assert [(c.response, c.members) for c in cs] == [("a", (0, 1, 3))]
+
+
+def test_cot_filters():
+    assert cot_keep("hotpotqa", "Step 1 ... so the answer is Paris, France.", "paris")
+    assert not cot_keep("triviaqa", "It is Lyon.", "Paris")
+    assert cot_keep("arc", "Reasoning. My choice is B. because", "B. wet palms")
+    assert cot_keep("arc", "My choice is wet palms.", "B. wet palms")           # the option text
+    assert not cot_keep("arc", "My choice is C.", "B. wet palms")
+    assert not cot_keep("arc", "The answer is B.", "B. wet palms")              # no marker: dropped
+    assert cot_keep("arc", "My choice is 2.", "2. a magnet")                    # numeric labels
+    with pytest.raises(ValueError):
+        cot_keep("gsm8k", "x", "y")
+
+
+def test_gsm8k_scores():
+    gold = "He buys 3<<3>> ... \n#### 1000"
+    assert score("gsm8k", "so #### 1000", gold) is True
+    assert score("gsm8k", "so #### 1,000", gold) is False and score_strict("gsm8k", "so #### 1,000", gold) is True
+    assert score("gsm8k", "the answer is 1000", gold) is None                 # not counted
+    assert score_strict("gsm8k", "the answer is 1000", gold) is False          # counted as wrong
+    assert score_strict("gsm8k", "#### 1000.0", gold) is True
+
+
+def test_arc_scores_numeric_labels_and_option_e():
+    assert score("arc", "... My choice is B.", "B. wet palms") is True
+    assert score("arc", "... My choice is C.", "B. wet palms") is False
+    assert score("arc", "I pick B.", "B. wet palms") is None                   # cot without marker
+    assert score_strict("arc", "I pick B.", "B. wet palms") is False
+    assert score("arc", "B. wet palms", "B. wet palms", style="qa") is True     # qa: the whole response
+    assert score("arc", "My choice is 3.", "3. the Sun") is True
+    assert score("arc", "My choice is E.", "E. none of the above") is True
+    assert score("arc", "My choice is D.", "E. none of the above") is False
+
+
+def test_qa_scores():
+    assert score("hotpotqa", "It was Paris.", "paris") is True
+    assert score("triviaqa", "The Beatles, I think", ["beatles", "the beatles"]) is True
+    assert score("triviaqa", "Queen", ["beatles"]) is False
+
+
+def test_splits_by_position():
+    rows = [{"id": i, "question": f"q{i}", "answer": "a"} for i in range(101)]
+    s = data.split("gsm8k", rows)
+    assert [r["id"] for r in s["teacher"]] == list(range(50)) and [r["id"] for r in s["transfer"]] == list(range(50, 101))
+    q = data.split("hotpotqa", rows)
+    assert [r["id"] for r in q["transfer"]] == list(range(50, 60))             # the first 20 % of 51
+
+
+@pytest.mark.skipif(not SHARED_ARC.is_dir(), reason=f"{SHARED_ARC} absent (the original's processed ARC-Challenge)")
+def test_arc_loader_on_the_processed_data():
+    d = data.load("arc", SHARED_ARC)
+    assert len(d["train"]) == 1119 and len(d["eval"]) == 1172
+    first = d["train"][0]
+    assert first["answer"] == "A. dry palms" and first["question"].endswith("\nD. palms covered with lotion")
+    for row in d["train"] + d["eval"]:
+        letter, text = answers.arc_gold(row["answer"])
+        assert f"\n{letter}. {text}" in row["question"]
+    numeric = sum(answers.arc_gold(r["answer"])[0].isdigit() for r in d["train"])
+    option_e = sum("\nE. " in r["question"] for r in d["eval"])
+    assert numeric == 23 and option_e == 3
+    s = data.split("arc", d["train"])
+    assert len(s["teacher"]) == 559 and len(s["transfer"]) == 560
+
+
+def test_uncertainty_statements_are_classified():
+    from src.alice.uncertainty import check
+    assert check("I am unsure whether the film came out in 1949 or 1954.").kind == "ok"
+    assert check('Uncertainty: "I do not know who directed it."').text == "I do not know who directed it."
+    assert check("N/A").kind == "na" and check(" n/a. ").kind == "na"
+    assert check("   ").kind == "empty"
+    assert check("One. Two. Three. Four.").kind == "rambling"
+    assert check("I am unsure.\n\nSure! Here is more.").kind == "rambling"
+    assert check("The responses disagree on the year.").kind == "mentions"
+    assert check("Response 2 says 1954 but I think 1949.").kind == "mentions"
+
+
+def test_prompts_keep_the_markers_and_the_raw_question():
+    from src.alice import prompts
+    q = "Which is heavier?\nA. a feather\nB. a brick"
+    arc = prompts.cot_prompt("arc", q)
+    assert "My choice is X." in arc and arc.endswith("Here is the question:" + q)   # joined with no space
+    assert prompts.cot_prompt("hotpotqa", "Who?").startswith("Who?")
+    s = prompts.summary_prompt("gsm8k", "Q?", ["a #### 1", "b #### 2"])
+    assert s.endswith("Question: Q?\nAnswers:\n1. a #### 1\n2. b #### 2\nUncertainty:") and "N/A" in s
+    with pytest.raises(ValueError):
+        prompts.summary_prompt("gsm8k", "Q?", ["only one"])
+    r = prompts.revision_prompt("gsm8k", "Q?", "mine #### 3", "theirs #### 4", "I am unsure.")
+    assert "#### <answer>" in r and "mine #### 3" in r and "theirs #### 4" in r and "I am unsure." in r
+    assert "My choice is X." in prompts.revision_prompt("arc", q, "o", "t", "u")
+    assert "never say that you do not know" in prompts.revision_prompt("triviaqa", "Q?", "o", "t", "u")
