@@ -37,7 +37,7 @@ from .engines import Decoding, EngineConfig, check_adapter_dir, check_model_dir,
 from .eval.evaluation import gold_path, grade_file, resolve_benchmark
 from .eval.grader import MODES
 from .jsonio import DataError, append_jsonl, read_jsonl_numbered, read_jsonl_prefix, write_jsonl
-from .prompts import DEMO_FILTERS, PROMPT_STYLES, build_demonstrations, get_prompts, template_demo_ids
+from .prompts import DEMO_FILTERS, PROMPT_STYLES, build_demonstrations, chat_prompts, get_prompts, template_demo_ids
 
 
 def parse_args(argv=None):
@@ -96,7 +96,8 @@ def parse_args(argv=None):
     a("--no_eval", action="store_true")
     a("--grade_mode", default=None, choices=MODES + ("olympic",), help="default: the benchmark's")
     a("--prompt_style", default=None, choices=tuple(PROMPT_STYLES), help="qa: 'Question: q\\nAnswer:'; "
-      "olympic: the row's own prompt + '\\n\\nAnswer:'; default: the benchmark's")
+      "olympic: the row's own prompt + '\\n\\nAnswer:'; chat: the row's question as one user message in the "
+      "model's chat template (no stop strings: the turn ends at EOS); default: the benchmark's")
     a("--judge", default=None, choices=tuple(benchmarks.JUDGES), help="override the benchmark's judge")
     a("--overwrite", action="store_true", help="discard existing outputs instead of resuming")
     a("--quiet", action="store_true")
@@ -110,10 +111,11 @@ def resolve(args):
     args.bench = b
     args.benchmark = b.name
     args.answer_key = b.answer_key
-    args.stop = list(b.stop) if args.stop is None else args.stop
+    args.prompt_style = args.prompt_style or b.prompt_style
+    if args.stop is None:  # a chat turn ends at the model's EOS, not at the benchmark's stop words
+        args.stop = [] if args.prompt_style == "chat" else list(b.stop)
     args.stop_eos = b.stop_eos if args.stop_eos is None else args.stop_eos
     args.max_tokens = b.max_tokens if args.max_tokens is None else args.max_tokens
-    args.prompt_style = args.prompt_style or b.prompt_style
     if args.demo_ids:  # row ids are indices; OlympicArena's named ids are question ids
         args.demo_ids = [int(x) if x.lstrip("-").isdigit() else x for x in args.demo_ids]
     return args
@@ -177,6 +179,8 @@ def run(args) -> list[Path]:
             raise ValueError("--model_dir is required")
         check_model_dir(args.model_dir)
         ids = template_demo_ids(args.bench, args.template, args.demo_ids)
+        if args.prompt_type == "few-shot" and args.prompt_style == "chat":
+            raise ValueError("--prompt_style chat takes no demonstrations (the question is the whole user message)")
         if args.prompt_type == "few-shot":
             if not args.demos_from:
                 raise ValueError(f"few-shot template {args.template!r} needs --demos_from <weak answers on train_2>")
@@ -186,7 +190,13 @@ def run(args) -> list[Path]:
     for out, data, adapter in runs(args):
         if adapter and not args.eval_only:
             check_adapter_dir(adapter)
-        prompts = get_prompts(load_questions(data, args.limit), demos, args.prompt_style)
+        questions = load_questions(data, args.limit)
+        if args.prompt_style == "chat":
+            if not args.model_dir:
+                raise ValueError("--prompt_style chat needs --model_dir (its tokenizer's chat template)")
+            prompts = chat_prompts(tokenizer(args), questions)
+        else:
+            prompts = get_prompts(questions, demos, args.prompt_style)
         jobs += [Job(path, data, prompts, seed, adapter) for path, seed in output_files(out, args)]
     if len({j.path for j in jobs}) != len(jobs):
         raise ValueError("two runs write the same output file")
@@ -201,6 +211,11 @@ def run(args) -> list[Path]:
             if truncated:
                 print(f"[inference] {j.path}: {truncated} of {len(rows)} answers were cut at max_tokens={args.max_tokens}")
     return [j.path for j in jobs]
+
+
+def tokenizer(args):
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(args.model_dir, trust_remote_code=args.trust_remote_code)
 
 
 def stop_strings(args) -> tuple[str, ...]:

@@ -19,7 +19,8 @@ from .jsonio import DataError, read_json_list, read_jsonl
 direct_prompt = "Question: {}\nAnswer:"
 # OlympicArena rows carry the benchmark's own prompt, its problem header already replaced by
 # "Question: " (src.olympic_data); the original appends "\n\nAnswer:"
-PROMPT_STYLES = {"qa": direct_prompt, "olympic": "{}\n\nAnswer:"}
+# chat: the question is one user message in the model's own chat template (chat_prompts)
+PROMPT_STYLES = {"qa": direct_prompt, "olympic": "{}\n\nAnswer:", "chat": None}
 
 DEMO_FILTERS = ("original", "original_correct", "any", "has_answer", "correct")
 
@@ -27,7 +28,28 @@ DEMO_FILTERS = ("original", "original_correct", "any", "has_answer", "correct")
 def zero_shot(question: str, style: str = "qa") -> str:
     if style not in PROMPT_STYLES:
         raise ValueError(f"unknown prompt style {style!r}; choose one of {', '.join(PROMPT_STYLES)}")
+    if style == "chat":
+        raise ValueError("chat prompts need the model's tokenizer: chat_prompts(tokenizer, questions)")
     return PROMPT_STYLES[style].format(question)
+
+
+def chat_prompts(tokenizer, messages: Sequence[str]) -> list[str]:
+    """Each text as one user message in the tokenizer's chat template (no system turn of ours: the
+    template's default applies), ready for the assistant's answer. The engines tokenise prompts with
+    the tokenizer's special tokens, so a BOS that the template writes and the tokenizer also adds
+    (Llama 3) is written once."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(f"{getattr(tokenizer, 'name_or_path', 'the model')}: the tokenizer has no chat template")
+    bos = tokenizer.bos_token
+    adds_bos = bool(bos) and tokenizer("x")["input_ids"][:1] == [tokenizer.bos_token_id]
+    out = []
+    for text in messages:
+        prompt = tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                               add_generation_prompt=True)
+        if adds_bos and prompt.startswith(bos):
+            prompt = prompt[len(bos):]
+        out.append(prompt)
+    return out
 
 
 def select_demo_ids(rows: Sequence[dict], k: int, seed: int = 42, demo_filter: str = "original",

@@ -193,3 +193,43 @@ def test_vllm_sampling_per_request_seeds(tmp_path, smollm, gsm8k_questions):
     seed = {k: read_jsonl(tmp_path / f"a/seed{k}/output.jsonl") for k in range(3)}
     assert read_jsonl(tmp_path / "b/seed2/output.jsonl") == seed[2]
     assert seed[0] != seed[1] != seed[2]
+
+
+def test_chat_prompts_write_bos_once():
+    """One user message in the model's template; a Gemma template writes <bos> and its tokenizer adds
+    one too, so the prompt text drops the template's; Qwen's adds none and keeps its system turn."""
+    from transformers import AutoTokenizer
+    from src.models import model_path
+    from src.prompts import chat_prompts
+    try:
+        gemma, qwen = model_path("gemma3-270m"), model_path("qwen2.5-coder-0.5b")
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    tok = AutoTokenizer.from_pretrained(gemma)  # the base model: Gemma's instruct template set here
+    tok.chat_template = ("{{ bos_token }}{% for m in messages %}<start_of_turn>user\n{{ m.content }}<end_of_turn>\n"
+                         "{% endfor %}<start_of_turn>model\n")
+    [p] = chat_prompts(tok, ["What is 2 plus 3?"])
+    ids = tok(p)["input_ids"]
+    assert ids.count(tok.bos_token_id) == 1 and ids[0] == tok.bos_token_id
+    assert p.startswith("<start_of_turn>user\nWhat is 2 plus 3?") and p.endswith("<start_of_turn>model")
+    tok = AutoTokenizer.from_pretrained(qwen)
+    [p] = chat_prompts(tok, ["Hi"])
+    assert p.startswith("<|im_start|>system\n") and p.endswith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+
+
+def test_chat_style_runs_and_rejects_demonstrations(tmp_path, questions, tiny_model, capsys):
+    import shutil
+    model = tmp_path / "chat_model"
+    shutil.copytree(tiny_model, model)
+    cfg = json.loads((model / "tokenizer_config.json").read_text())
+    cfg["chat_template"] = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}</s>{% endfor %}<|assistant|>"
+    (model / "tokenizer_config.json").write_text(json.dumps(cfg))
+    out = tmp_path / "chat/output.jsonl"
+    assert run_cli("--backend", "hf", "--model_dir", model, "--data_file", questions, "--prompt_style", "chat",
+                   "--max_tokens", "4", "--limit", "2", "--output_file_name", out, "--no_eval", "--quiet") == 0
+    rows = read_jsonl(out)
+    assert rows[1]["prompt"] == "<|user|>What is 1 plus 2?</s><|assistant|>"
+    assert json.loads((out.parent / "output.meta.json").read_text())["made_by"]["decoding"]["stop"] == []
+    assert run_cli("--backend", "hf", "--model_dir", model, "--data_file", questions, "--prompt_style", "chat",
+                   "--prompt_type", "few-shot", "--output_file_name", tmp_path / "x/output.jsonl") != 0
+    assert "takes no demonstrations" in capsys.readouterr().err
