@@ -142,3 +142,36 @@ def test_prompts_keep_the_markers_and_the_raw_question():
     assert "#### <answer>" in r and "mine #### 3" in r and "theirs #### 4" in r and "I am unsure." in r
     assert "My choice is X." in prompts.revision_prompt("arc", q, "o", "t", "u")
     assert "never say that you do not know" in prompts.revision_prompt("triviaqa", "Q?", "o", "t", "u")
+
+
+def test_cluster_step_joins_samples_by_id(tmp_path, capsys):
+    from src.alice.cluster import main
+    from src.jsonio import read_jsonl, write_jsonl
+    write_jsonl(tmp_path / "q.jsonl", [{"id": 7, "question": "Q7"}, {"id": 3, "question": "Q3"}])
+    answers = {7: ["#### 1", "#### 2", "#### 1"], 3: ["#### 5", "#### 6", "no marker"]}
+    for k in range(3):   # rows in a different order than the questions, as sampling writes them
+        write_jsonl(tmp_path / f"s/seed{k}/output.jsonl", [{"id": 3, "response": answers[3][k]}, {"id": 7, "response": answers[7][k]}])
+    args = ["--dataset", "gsm8k", "--questions", str(tmp_path / "q.jsonl"), "--samples", str(tmp_path / "s"),
+            "--out", str(tmp_path / "c.jsonl")]
+    assert main(args) == 0
+    rows = {r["id"]: r for r in read_jsonl(tmp_path / "c.jsonl")}
+    assert rows[7]["final_response"] == "#### 1" and rows[7]["clusters"] == [{"response": "#### 1", "size": 2, "members": [0, 2]}]
+    assert rows[3]["dropped"] and rows[3]["final_response"] is None
+    assert "1 one cluster, 0 several, 1 dropped" in capsys.readouterr().out
+    # a sampling run that has not finished is an error naming the file, not a silent gap
+    write_jsonl(tmp_path / "s/seed3/output.jsonl", [{"id": 7, "response": "#### 1"}])
+    assert main(args) == 1
+    assert "seed3/output.jsonl: no answer for 1 questions" in capsys.readouterr().err
+
+
+def test_qa_clustering_embeds_with_the_question_instruction(tiny_model):
+    """The embedding path end to end on the tiny random model as the encoder: identical answers have
+    cosine 1 and cluster; without an embedder a QA dataset is an error."""
+    from src.alice.cluster import cluster_all, embed
+    texts = ["It is Paris.", "It is Paris.", "Lyon, I think."]
+    v = embed(texts, str(tiny_model), 'Represent the paragraph for the question "Q": ')
+    assert v.shape[0] == 3 and abs(float(v[0] @ v[1]) / float((v[0] @ v[0]))) == pytest.approx(1.0)
+    rows = cluster_all("triviaqa", [{"id": 0, "question": "Q"}], {0: texts}, embedder=str(tiny_model), threshold=0.999)
+    assert rows[0]["clusters"][0]["members"] == [0, 1] and rows[0]["final_response"] == "It is Paris."
+    with pytest.raises(ValueError, match="embedder"):
+        cluster_all("hotpotqa", [{"id": 0, "question": "Q"}], {0: texts})

@@ -4,6 +4,7 @@ Built so far (the steps' command lines, training and run_alice.sh are not built 
     data         the datasets and their positional splits (teacher half, W2S transfer set)
     answers      each dataset's answer rules: markers, "same answer", CoT filters, scorers
     clustering   greedy leader clustering of the teacher's samples -> final answer, or dropped
+    cluster      the step's command line: samples (joined by id) -> clusters.jsonl + counts
     prompts      the CoT, summariser and proactive-revision prompts
     uncertainty  the summariser's statements checked and classified before use
 """

@@ -1,0 +1,118 @@
+"""Step 2 of Alice, after sampling: cluster each question's teacher samples and pick its answer.
+
+    python -m src.alice.cluster --dataset gsm8k --questions transfer.jsonl --samples SAMPLES_DIR --out clusters.jsonl
+    python -m src.alice.cluster --dataset hotpotqa ... --embedder .cache/models/all-minilm-l6-v2
+
+Input: the transfer questions ``{id, question}`` and the teacher's samples as ``src.inference``
+writes them with ``--num_samples N`` (``SAMPLES_DIR/seed<k>/output.jsonl``, rows ``{id, prompt,
+response}``), joined by ``id``. Output, one row per question in id order:
+
+    {id, question, samples: N, clusters: [{response, size, members}], final_response, dropped}
+
+``final_response`` is None and ``dropped`` True when no cluster reached two members. The step's
+log line counts kept, dropped, one-cluster and several-cluster questions; ``clusters.stats.json``
+holds those counts and the histogram of cluster sizes.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from ..cli import run_cli
+from ..jsonio import DataError, read_jsonl, read_jsonl_numbered, write_json, write_jsonl
+from .answers import DATASETS, final_answer
+from .clustering import embedding_same, final_response, leader_clusters, marker_same
+
+
+def load_samples(samples_dir: Path, ids: list[int]) -> dict[int, list[str]]:
+    """Every question's samples in seed order (seed<k> folders sorted by k); each seed must answer
+    every question once."""
+    dirs = sorted((p for p in Path(samples_dir).glob("seed*") if p.name[4:].isdigit()), key=lambda p: int(p.name[4:]))
+    if not dirs:
+        raise FileNotFoundError(f"{samples_dir}: no seed<k>/output.jsonl (sample with src.inference --num_samples N)")
+    out: dict[int, list[str]] = {i: [] for i in ids}
+    for d in dirs:
+        seen = set()
+        for lineno, row in read_jsonl_numbered(d / "output.jsonl", required=("id", "response")):
+            i = row["id"]
+            if i not in out or i in seen:
+                raise DataError(f"{d / 'output.jsonl'}:{lineno}: id {i!r} is {'repeated' if i in seen else 'not a transfer question'}")
+            seen.add(i)
+            out[i].append(row["response"])
+        if seen != set(ids):
+            missing = sorted(set(ids) - seen)
+            raise DataError(f"{d / 'output.jsonl'}: no answer for {len(missing)} questions (first ids {missing[:5]}); "
+                            "finish the sampling run first")
+    return out
+
+
+def embed(texts: list[str], model_dir: str, instruction: str = "", batch: int = 64):
+    """Mean-pooled sentence embeddings from a transformers encoder (all-MiniLM-L6-v2, instructor-style
+    models with ``instruction`` prepended to every text)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    tok, model = AutoTokenizer.from_pretrained(model_dir), AutoModel.from_pretrained(model_dir).eval()
+    vecs = []
+    with torch.no_grad():
+        for k in range(0, len(texts), batch):
+            enc = tok([instruction + t for t in texts[k:k + batch]], padding=True, truncation=True, return_tensors="pt")
+            hidden = model(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).float()
+            vecs.append((hidden * mask).sum(1) / mask.sum(1).clamp(min=1))
+    return torch.cat(vecs).numpy()
+
+
+def cluster_all(dataset: str, questions: list[dict], samples: dict[int, list[str]], embedder: str | None = None,
+                threshold: float = 0.9) -> list[dict]:
+    rows = []
+    for q in questions:
+        responses = samples[q["id"]]
+        if dataset in ("hotpotqa", "triviaqa"):
+            if not embedder:
+                raise ValueError(f"{dataset}: answers are compared by embeddings; give --embedder MODEL_DIR")
+            same = embedding_same(embed(responses, embedder, f'Represent the paragraph for the question "{q["question"]}": '),
+                                  threshold)
+        else:
+            same = marker_same([final_answer(dataset, r) for r in responses])
+        clusters = leader_clusters(responses, same)
+        final = final_response(clusters)
+        rows.append({"id": q["id"], "question": q["question"], "samples": len(responses),
+                     "clusters": [{"response": c.response, "size": c.size, "members": list(c.members)} for c in clusters],
+                     "final_response": final, "dropped": final is None})
+    return rows
+
+
+def stats(rows: list[dict]) -> dict:
+    return {"questions": len(rows), "dropped": sum(r["dropped"] for r in rows),
+            "one_cluster": sum(len(r["clusters"]) == 1 for r in rows),
+            "several_clusters": sum(len(r["clusters"]) >= 2 for r in rows),
+            "cluster_sizes": dict(sorted(Counter(c["size"] for r in rows for c in r["clusters"]).items()))}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m src.alice.cluster", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", required=True, choices=DATASETS)
+    ap.add_argument("--questions", required=True, help="transfer questions {id, question}")
+    ap.add_argument("--samples", required=True, help="folder of seed<k>/output.jsonl")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--embedder", default=None, help="sentence-embedding model folder (HotpotQA, TriviaQA)")
+    ap.add_argument("--threshold", type=float, default=0.9, help="cosine similarity above which two QA answers are the same")
+    args = ap.parse_args(argv)
+
+    def go():
+        questions = read_jsonl(args.questions, required=("id", "question"))
+        samples = load_samples(Path(args.samples), [q["id"] for q in questions])
+        rows = cluster_all(args.dataset, questions, samples, args.embedder, args.threshold)
+        out = write_jsonl(args.out, rows)
+        s = stats(rows)
+        write_json(out.with_suffix(".stats.json"), s, indent=2)
+        print(f"[cluster] {s['questions']} questions: {s['one_cluster']} one cluster, {s['several_clusters']} several, "
+              f"{s['dropped']} dropped (no answer given twice); cluster sizes {s['cluster_sizes']} -> {out}")
+    return run_cli(go)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
