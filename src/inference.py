@@ -10,7 +10,8 @@
 
 The benchmark (``--benchmark``, default from ``--dev_set``, else gsm8k) gives the answer key, stop
 strings, prompt style, token budget and judge; the original's flags keep working and override it.
-Rows ``{id, prompt, response, finish_reason}``: ``id`` = the question's index in the evaluated file,
+Rows ``{id, prompt, response, finish_reason[, row_id]}``: ``id`` = the question's index in the evaluated file
+(``row_id``: the question row's own ``id``, when every row has a unique one),
 ``response`` as the benchmark stores it (GSM8K/MATH: stripped of white space and of leading and
 trailing periods), ``finish_reason`` ``stop`` or ``length`` (cut by the token budget).
 
@@ -129,6 +130,7 @@ class Job:
     prompts: list[str]
     seed: int
     adapter: str | None
+    keys: list | None = None  # the data rows' own ids (-> row_id), when every row has one
 
 
 def sample_seeds(args) -> list[int] | None:
@@ -148,14 +150,20 @@ def output_files(out: Path, args) -> list[tuple[Path, int]]:
     return [(out.parent / f"seed{s}" / out.name, s) for s in seeds]
 
 
-def load_questions(path: Path, limit: int | None) -> list[str]:
-    questions = []
+def load_questions(path: Path, limit: int | None) -> tuple[list[str], list | None]:
+    """The rows' questions, and their own ``id`` values when every row has a unique one (written to
+    the answers as ``row_id``, so later steps join answers to questions by id, not by position)."""
+    questions, keys = [], []
     for lineno, row in read_jsonl_numbered(path):
         q = row.get("question")
         if not isinstance(q, str) or not q.strip():
             raise DataError(f"{path}:{lineno}: field 'question' is missing or empty")
         questions.append(q)
-    return questions[:limit] if limit else questions
+        keys.append(row.get("id"))
+    if limit:
+        questions, keys = questions[:limit], keys[:limit]
+    has_keys = all(k is not None for k in keys) and len(set(map(repr, keys))) == len(keys)
+    return questions, keys if has_keys else None
 
 
 def runs(args) -> list[tuple[Path, Path, str | None]]:
@@ -190,14 +198,14 @@ def run(args) -> list[Path]:
     for out, data, adapter in runs(args):
         if adapter and not args.eval_only:
             check_adapter_dir(adapter)
-        questions = load_questions(data, args.limit)
+        questions, keys = load_questions(data, args.limit)
         if args.prompt_style == "chat":
             if not args.model_dir:
                 raise ValueError("--prompt_style chat needs --model_dir (its tokenizer's chat template)")
             prompts = chat_prompts(tokenizer(args), questions)
         else:
             prompts = get_prompts(questions, demos, args.prompt_style)
-        jobs += [Job(path, data, prompts, seed, adapter) for path, seed in output_files(out, args)]
+        jobs += [Job(path, data, prompts, seed, adapter, keys) for path, seed in output_files(out, args)]
     if len({j.path for j in jobs}) != len(jobs):
         raise ValueError("two runs write the same output file")
     if not args.eval_only:
@@ -248,7 +256,8 @@ def existing_rows(job: Job, record: dict, overwrite: bool) -> set[int]:
     done = set()
     for row in read_jsonl_prefix(job.path):
         i = row.get("id")
-        if not isinstance(i, int) or not 0 <= i < len(job.prompts) or i in done or row.get("prompt") != job.prompts[i]:
+        if not isinstance(i, int) or not 0 <= i < len(job.prompts) or i in done or row.get("prompt") != job.prompts[i] \
+                or (job.keys is not None and "row_id" in row and row["row_id"] != job.keys[i]):
             raise DataError(f"{job.path}: row with id {i!r} is not an answer to these questions; "
                             "use --overwrite to start over")
         done.add(i)
@@ -331,8 +340,10 @@ def generate(args, backend: str, jobs: list[Job]) -> None:
     try:
         for k, text, reason in engine.stream(requests):
             j, i = todo[k]
-            pending.setdefault(j.path, []).append({"id": i, "prompt": j.prompts[i], "response": args.bench.store(text),
-                                                   "finish_reason": reason})
+            row = {"id": i, "prompt": j.prompts[i], "response": args.bench.store(text), "finish_reason": reason}
+            if j.keys is not None:
+                row["row_id"] = j.keys[i]
+            pending.setdefault(j.path, []).append(row)
             if time.time() - last_flush >= args.flush_every:  # one fsync per file and interval
                 flush()
                 last_flush = time.time()

@@ -233,3 +233,17 @@ def test_chat_style_runs_and_rejects_demonstrations(tmp_path, questions, tiny_mo
     assert run_cli("--backend", "hf", "--model_dir", model, "--data_file", questions, "--prompt_style", "chat",
                    "--prompt_type", "few-shot", "--output_file_name", tmp_path / "x/output.jsonl") != 0
     assert "takes no demonstrations" in capsys.readouterr().err
+
+
+def test_answers_carry_the_question_rows_own_id(tmp_path, tiny_model):
+    data = tmp_path / "q.jsonl"
+    write_jsonl(data, [{"id": f"q{k}", "question": f"What is {k} plus 1?"} for k in (5, 2, 9)])
+    out = tmp_path / "o/output.jsonl"
+    assert run_cli("--backend", "hf", "--model_dir", tiny_model, "--data_file", data, "--max_tokens", "3",
+                   "--output_file_name", out, "--no_eval", "--quiet") == 0
+    assert [(r["id"], r["row_id"]) for r in read_jsonl(out)] == [(0, "q5"), (1, "q2"), (2, "q9")]
+    # rows without ids (or with repeated ones) get none
+    write_jsonl(data, [{"question": "a?"}, {"question": "b?"}])
+    assert run_cli("--backend", "hf", "--model_dir", tiny_model, "--data_file", data, "--max_tokens", "3",
+                   "--output_file_name", tmp_path / "p/output.jsonl", "--no_eval", "--quiet") == 0
+    assert all("row_id" not in r for r in read_jsonl(tmp_path / "p/output.jsonl"))
