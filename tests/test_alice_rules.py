@@ -175,3 +175,33 @@ def test_qa_clustering_embeds_with_the_question_instruction(tiny_model):
     assert rows[0]["clusters"][0]["members"] == [0, 1] and rows[0]["final_response"] == "It is Paris."
     with pytest.raises(ValueError, match="embedder"):
         cluster_all("hotpotqa", [{"id": 0, "question": "Q"}], {0: texts})
+
+
+def test_uncertainty_step_requests_and_collect(tmp_path, capsys):
+    from src.alice.uncertainty import main
+    from src.jsonio import read_jsonl, write_jsonl
+    c = lambda r, n: {"response": r, "size": n, "members": []}
+    write_jsonl(tmp_path / "clusters.jsonl", [
+        {"id": 10, "question": "Q10", "clusters": [c("a #### 1", 5)], "final_response": "a #### 1", "dropped": False},
+        {"id": 11, "question": "Q11", "clusters": [c("b #### 2", 4), c("c #### 3", 2)], "final_response": "b #### 2", "dropped": False},
+        {"id": 12, "question": "Q12", "clusters": [c("d #### 4", 3), c("e #### 5", 3)], "final_response": "d #### 4", "dropped": False},
+        {"id": 13, "question": "Q13", "clusters": [c("f #### 6", 2), c("g #### 7", 2)], "final_response": "f #### 6", "dropped": False},
+        {"id": 14, "question": "Q14", "clusters": [], "final_response": None, "dropped": True}])
+    assert main(["requests", "--dataset", "gsm8k", "--clusters", str(tmp_path / "clusters.jsonl"), "--out", str(tmp_path)]) == 0
+    req = read_jsonl(tmp_path / "summary_requests.jsonl")
+    assert [r["id"] for r in req] == [11, 12, 13] and req[0]["question"].endswith("1. b #### 2\n2. c #### 3\nUncertainty:")
+    assert read_jsonl(tmp_path / "originals.jsonl") == [{"id": 10, "question": "Q10", "answer": "a #### 1", "label": "original"}]
+    # the summariser's answers, in another order, joined by row_id
+    write_jsonl(tmp_path / "s.jsonl", [{"id": 0, "row_id": 13, "response": "The responses disagree."},
+                                       {"id": 1, "row_id": 11, "response": "I am unsure whether to add or subtract."},
+                                       {"id": 2, "row_id": 12, "response": "N/A"}])
+    assert main(["collect", "--clusters", str(tmp_path / "clusters.jsonl"), "--summaries", str(tmp_path / "s.jsonl"),
+                 "--out", str(tmp_path)]) == 0
+    rows = read_jsonl(tmp_path / "uncertainty.jsonl")
+    assert rows == [{"id": 11, "question": "Q11", "final_response": "b #### 2",
+                     "uncertainty": "I am unsure whether to add or subtract.", "kind": "ok"}]
+    assert [r["id"] for r in read_jsonl(tmp_path / "na_originals.jsonl")] == [12]
+    assert "'mentions': 1" in capsys.readouterr().out
+    assert main(["collect", "--clusters", str(tmp_path / "clusters.jsonl"), "--summaries", str(tmp_path / "s.jsonl"),
+                 "--out", str(tmp_path), "--keep_invalid"]) == 0
+    assert [r["id"] for r in read_jsonl(tmp_path / "uncertainty.jsonl")] == [11, 12, 13]

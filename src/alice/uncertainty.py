@@ -49,3 +49,101 @@ def check(raw: str, max_sentences: int = 3, max_chars: int = 600) -> Statement:
     if FORBIDDEN.search(text):
         return Statement(text, "mentions")
     return Statement(text, "ok")
+
+
+# ---------------------------------------------------------------------------- the step's command line
+USAGE = """Step 3 of Alice: the summariser's requests, then its checked statements.
+
+    python -m src.alice.uncertainty requests --dataset gsm8k --clusters clusters.jsonl --out DIR
+        -> DIR/summary_requests.jsonl {id, question: the summary prompt} (questions with 2+ clusters)
+           DIR/originals.jsonl {id, question, answer, label: "original"} (questions with one cluster)
+    (the summariser: python -m src.inference --prompt_style chat --data_file DIR/summary_requests.jsonl ...)
+    python -m src.alice.uncertainty collect --clusters clusters.jsonl --summaries SUMMARY_OUTPUT --out DIR
+        -> DIR/uncertainty.jsonl {id, question, final_response, uncertainty, kind}, DIR/uncertainty.stats.json
+
+Statements of kind ``na`` make the question an "original" item (the summariser saw no conflict);
+``empty``, ``rambling`` and ``mentions`` are left out of the proactive step and counted, unless
+``--keep_invalid`` (the original's behaviour: every raw statement is used).
+"""
+
+
+def make_requests(dataset: str, clusters: list[dict]) -> tuple[list[dict], list[dict]]:
+    from .prompts import summary_prompt
+    requests, originals = [], []
+    for r in clusters:
+        if r["dropped"]:
+            continue
+        if len(r["clusters"]) == 1:
+            originals.append({"id": r["id"], "question": r["question"], "answer": r["final_response"], "label": "original"})
+        else:
+            requests.append({"id": r["id"], "question": summary_prompt(dataset, r["question"], [c["response"] for c in r["clusters"]])})
+    return requests, originals
+
+
+def collect(clusters: list[dict], summaries: list[dict], keep_invalid: bool = False) -> tuple[list[dict], list[dict], dict]:
+    """-> (uncertainty rows for the proactive step, extra originals from N/A statements, counts)."""
+    by_id = {}
+    for s in summaries:
+        if "row_id" not in s:
+            raise ValueError("summary answers without row_id: run src.inference on the summary_requests.jsonl written here")
+        by_id[s["row_id"]] = s["response"]
+    rows, originals, kinds = [], [], {k: 0 for k in KINDS}
+    for r in clusters:
+        if r["dropped"] or len(r["clusters"]) < 2:
+            continue
+        if r["id"] not in by_id:
+            raise ValueError(f"no summary for question id {r['id']!r}; finish the summariser run first")
+        st = check(by_id[r["id"]])
+        kinds[st.kind] += 1
+        if st.kind == "na" and not keep_invalid:
+            originals.append({"id": r["id"], "question": r["question"], "answer": r["final_response"], "label": "original"})
+        elif st.kind == "ok" or keep_invalid:
+            text = by_id[r["id"]] if keep_invalid else st.text
+            rows.append({"id": r["id"], "question": r["question"], "final_response": r["final_response"],
+                         "uncertainty": text, "kind": st.kind})
+    return rows, originals, kinds
+
+
+def main(argv=None) -> int:
+    import argparse
+    import sys
+    from pathlib import Path
+
+    from ..cli import run_cli
+    from ..jsonio import read_jsonl, write_json, write_jsonl
+    from .answers import DATASETS
+    ap = argparse.ArgumentParser(prog="python -m src.alice.uncertainty", description=USAGE,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("requests")
+    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--clusters", required=True)
+    p.add_argument("--out", required=True)
+    p = sub.add_parser("collect")
+    p.add_argument("--clusters", required=True)
+    p.add_argument("--summaries", required=True, help="the summariser's output.jsonl (src.inference)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--keep_invalid", action="store_true", help="use every raw statement, as the original")
+    args = ap.parse_args(argv)
+
+    def go():
+        out = Path(args.out)
+        clusters = read_jsonl(args.clusters, required=("id", "question", "clusters", "final_response", "dropped"))
+        if args.cmd == "requests":
+            requests, originals = make_requests(args.dataset, clusters)
+            write_jsonl(out / "summary_requests.jsonl", requests)
+            write_jsonl(out / "originals.jsonl", originals)
+            print(f"[uncertainty] {len(requests)} questions to summarise, {len(originals)} with one cluster "
+                  f"(original items) -> {out}")
+        else:
+            rows, extra, kinds = collect(clusters, read_jsonl(args.summaries, required=("response",)), args.keep_invalid)
+            write_jsonl(out / "uncertainty.jsonl", rows)
+            write_jsonl(out / "na_originals.jsonl", extra)
+            write_json(out / "uncertainty.stats.json", kinds, indent=2)
+            print(f"[uncertainty] statements: {kinds}; {len(rows)} go to the student, {len(extra)} N/A become original items")
+    return run_cli(go)
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main())
