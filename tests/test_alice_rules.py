@@ -205,3 +205,34 @@ def test_uncertainty_step_requests_and_collect(tmp_path, capsys):
     assert main(["collect", "--clusters", str(tmp_path / "clusters.jsonl"), "--summaries", str(tmp_path / "s.jsonl"),
                  "--out", str(tmp_path), "--keep_invalid"]) == 0
     assert [r["id"] for r in read_jsonl(tmp_path / "uncertainty.jsonl")] == [11, 12, 13]
+
+
+def test_proactive_step_joins_by_id_and_counts_decisions(tmp_path, capsys):
+    from src.alice.proactive import main
+    from src.jsonio import read_jsonl, write_jsonl
+    unc = [{"id": i, "question": f"Q{i}", "final_response": f"teacher #### {t}", "uncertainty": "I am unsure."}
+           for i, t in ((21, 1), (22, 2), (23, 3), (24, 4))]
+    write_jsonl(tmp_path / "u.jsonl", unc)
+    assert main(["zero-shot", "--uncertainty", str(tmp_path / "u.jsonl"), "--out", str(tmp_path)]) == 0
+    assert read_jsonl(tmp_path / "zero_shot_requests.jsonl")[0] == {"id": 21, "question": "Q21"}
+    own = {21: "mine #### 9", 22: "mine #### 9", 23: "mine #### 9", 24: "mine #### 9"}
+    write_jsonl(tmp_path / "zs.jsonl", [{"id": k, "row_id": i, "response": own[i]} for k, i in enumerate((24, 23, 22, 21))])
+    assert main(["revise", "--dataset", "gsm8k", "--uncertainty", str(tmp_path / "u.jsonl"), "--zero_shot",
+                 str(tmp_path / "zs.jsonl"), "--out", str(tmp_path)]) == 0
+    req = read_jsonl(tmp_path / "revision_requests.jsonl")
+    assert req[0]["id"] == 21 and "mine #### 9" in req[0]["question"] and "teacher #### 1" in req[0]["question"]
+    revised = {21: "x #### 9", 22: "x #### 2", 23: "x #### 5", 24: "no marker"}   # kept, teacher, new, unreadable
+    write_jsonl(tmp_path / "rev.jsonl", [{"id": k, "row_id": i, "response": r} for k, (i, r) in enumerate(revised.items())])
+    write_jsonl(tmp_path / "orig.jsonl", [{"id": 5, "question": "Q5", "answer": "t #### 7", "label": "original"}])
+    assert main(["collect", "--dataset", "gsm8k", "--uncertainty", str(tmp_path / "u.jsonl"), "--zero_shot",
+                 str(tmp_path / "zs.jsonl"), "--revisions", str(tmp_path / "rev.jsonl"), "--originals",
+                 str(tmp_path / "orig.jsonl"), "--out", str(tmp_path / "train.jsonl")]) == 0
+    rows = read_jsonl(tmp_path / "train.jsonl")
+    assert [(r["id"], r["label"]) for r in rows] == [(5, "original"), (21, "new"), (22, "new"), (23, "new"), (24, "new")]
+    assert [r.get("decision") for r in rows[1:]] == ["kept", "teacher", "new", "unreadable"]
+    # a revision run that has not finished: an error, not a shorter training file
+    write_jsonl(tmp_path / "rev.jsonl", [{"id": 0, "row_id": 21, "response": "x #### 9"}])
+    assert main(["collect", "--dataset", "gsm8k", "--uncertainty", str(tmp_path / "u.jsonl"), "--zero_shot",
+                 str(tmp_path / "zs.jsonl"), "--revisions", str(tmp_path / "rev.jsonl"), "--originals",
+                 str(tmp_path / "orig.jsonl"), "--out", str(tmp_path / "train.jsonl")]) == 1
+    assert "revisions: no answer for 3 questions" in capsys.readouterr().err
