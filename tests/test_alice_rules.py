@@ -236,3 +236,23 @@ def test_proactive_step_joins_by_id_and_counts_decisions(tmp_path, capsys):
                  str(tmp_path / "zs.jsonl"), "--revisions", str(tmp_path / "rev.jsonl"), "--originals",
                  str(tmp_path / "orig.jsonl"), "--out", str(tmp_path / "train.jsonl")]) == 1
     assert "revisions: no answer for 3 questions" in capsys.readouterr().err
+
+
+def test_cot_step_keeps_chains_that_reach_the_gold(tmp_path, capsys):
+    from src.alice.cot import main
+    from src.jsonio import read_jsonl, write_jsonl
+    q = "Which is heavier?\nA. a feather\nB. a brick"
+    write_jsonl(tmp_path / "t.jsonl", [{"id": 0, "question": q, "answer": "B. a brick"},
+                                       {"id": 1, "question": q, "answer": "B. a brick"},
+                                       {"id": 2, "question": q, "answer": "B. a brick"}])
+    assert main(["requests", "--dataset", "arc", "--questions", str(tmp_path / "t.jsonl"), "--out", str(tmp_path)]) == 0
+    assert read_jsonl(tmp_path / "cot_requests.jsonl")[0]["question"].endswith("Here is the question:" + q)
+    write_jsonl(tmp_path / "a.jsonl", [{"id": 0, "row_id": 2, "response": "Bricks weigh more. My choice is B."},
+                                       {"id": 1, "row_id": 0, "response": "My choice is A."},
+                                       {"id": 2, "row_id": 1, "response": "A brick, clearly."}])
+    assert main(["collect", "--dataset", "arc", "--questions", str(tmp_path / "t.jsonl"), "--answers",
+                 str(tmp_path / "a.jsonl"), "--out", str(tmp_path)]) == 0
+    assert read_jsonl(tmp_path / "teacher_cot.jsonl") == [{"id": 2, "question": q, "answer": "Bricks weigh more. My choice is B.",
+                                                           "ground_truth_response": "B. a brick"}]
+    assert read_jsonl(tmp_path / "teacher_qa.jsonl") == [{"id": 2, "question": q, "answer": "B. a brick"}]
+    assert "kept 1 of 3" in capsys.readouterr().out

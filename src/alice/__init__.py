@@ -2,6 +2,7 @@
 
 Built so far (training, cascade, baselines, run_alice.sh and the report are not built yet):
     data         the datasets and their positional splits (teacher half, W2S transfer set)
+    cot          step 0: the weak model's chains of thought, kept when they reach the gold
     answers      each dataset's answer rules: markers, "same answer", CoT filters, scorers
     clustering   greedy leader clustering of the teacher's samples -> final answer, or dropped
     cluster      the step's command line: samples (joined by id) -> clusters.jsonl + counts
