@@ -10,7 +10,8 @@ The ``vanilla`` template (prompt text, then response text, then EOS; no system t
 no BOS from the template) no longer exists in LLaMA-Factory by name, so it is registered here
 (with ``vanilla_bos``, the same plus the tokenizer's BOS, for models such as Gemma that need it),
 in-process, before LLaMA-Factory's own entry points run (``llamafactory-cli`` in a separate
-process would not see it). Every input is checked before a model loads: dataset names and files,
+process would not see it); so is ``model_chat``, the model's own chat template cut into one user
+and one assistant turn (for the chat-trained methods, e.g. Alice). Every input is checked before a model loads: dataset names and files,
 the preference-pair format, adapter folders.
 """
 from __future__ import annotations
@@ -39,6 +40,48 @@ def register_vanilla() -> None:
         # the same with the tokenizer's BOS first, as at inference, for models that need it
         # (Gemma answers garbage without BOS)
         register_template(name="vanilla_bos", format_prefix=EmptyFormatter(slots=[{"bos_token"}]))
+
+
+def chat_parts(tokenizer) -> dict:
+    """The model's own chat template cut into the pieces LLaMA-Factory needs for one user turn and
+    one assistant turn: the text before the user's message (its default system turn included), the
+    text between it and the answer, and the text after the answer. A BOS that the template writes
+    and the tokenizer also adds is left to the tokenizer (as src.prompts.chat_prompts does)."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise DataError(f"{tokenizer.name_or_path}: template=model_chat needs a tokenizer with a chat template")
+    user, answer = "\x00USER\x00", "\x00ANSWER\x00"
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True)
+    full = tokenizer.apply_chat_template([{"role": "user", "content": user}, {"role": "assistant", "content": answer}],
+                                         tokenize=False)
+    before, _, between = prompt.partition(user)
+    if not full.startswith(prompt) or answer not in full:
+        raise DataError(f"{tokenizer.name_or_path}: the chat template's prompt is not a prefix of its conversation; "
+                        "template=model_chat cannot split it")
+    after = full[len(prompt):].partition(answer)[2]
+    if full[len(prompt):].partition(answer)[0]:
+        raise DataError(f"{tokenizer.name_or_path}: the chat template writes text before the answer that the prompt lacks")
+    bos = tokenizer.bos_token
+    adds_bos = bool(bos) and tokenizer("x")["input_ids"][:1] == [tokenizer.bos_token_id]
+    if adds_bos and before.startswith(bos):
+        before = before[len(bos):]
+    return {"before": before, "between": between, "after": after, "bos": adds_bos}
+
+
+def register_model_chat(model_dir: str) -> None:
+    """``template=model_chat``: one user turn and one assistant turn formatted exactly as the model's
+    chat template formats them at inference (``src.inference --prompt_style chat``); loss on the
+    answer and the turn's end."""
+    from llamafactory.data.formatter import EmptyFormatter, StringFormatter
+    from llamafactory.data.template import TEMPLATES, register_template
+    from transformers import AutoTokenizer
+    p = chat_parts(AutoTokenizer.from_pretrained(model_dir))
+    TEMPLATES.pop("model_chat", None)
+    register_template(
+        name="model_chat",
+        format_user=StringFormatter(slots=[p["before"] + "{{content}}" + p["between"]]),
+        format_assistant=StringFormatter(slots=["{{content}}" + p["after"]]),
+        format_prefix=EmptyFormatter(slots=[{"bos_token"}] if p["bos"] else []),
+    )
 
 
 def parse(argv: list[str]) -> tuple[bool, dict]:
@@ -116,6 +159,12 @@ def main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     register_vanilla()
+    if config.get("template") == "model_chat":
+        try:
+            register_model_chat(str(config["model_name_or_path"]))
+        except DataError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
     from llamafactory.train.tuner import export_model, run_exp
     if export:
         export_model(config)

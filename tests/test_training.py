@@ -232,3 +232,40 @@ def test_stage2_continue_keeps_training_the_stage1_adapter(setup):
     scale = max(sft[k].abs().max().item() for k in b)
     moved = max((cont[k] - sft[k]).abs().max().item() for k in b)
     assert scale > 0 and moved < 0.5 * scale  # near the stage I weights, not a fresh (zero) lora_B
+
+
+def test_model_chat_template_formats_as_chat_inference(setup):
+    """template=model_chat (the model's own chat template) gives the same prompt tokens as
+    src.inference --prompt_style chat, then the answer and the turn's end; only those are labelled."""
+    from transformers import AutoTokenizer
+    from src.models import model_path
+    from src.prompts import chat_prompts
+    try:
+        qwen = model_path("qwen2.5-coder-0.5b")
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    row = json.loads((setup["lf"] / "sft.json").read_text())[3]
+    tok = AutoTokenizer.from_pretrained(qwen)
+    want_prompt = tok(chat_prompts(tok, [row["content"]])[0])["input_ids"]
+    want_answer = tok(row["output"] + "<|im_end|>\n", add_special_tokens=False)["input_ids"]
+    out = in_train_env(f"""
+        import json, sys
+        sys.path.insert(0, "scripts")
+        from train import register_model_chat, register_vanilla
+        register_vanilla()
+        register_model_chat("{qwen}")
+        from llamafactory.data import get_dataset, get_template_and_fix_tokenizer
+        from llamafactory.hparams import get_train_args
+        from llamafactory.model import load_tokenizer
+        args = dict(stage="sft", do_train=True, model_name_or_path="{qwen}", dataset="toy_sft",
+                    dataset_dir="{setup['lf']}", template="model_chat", output_dir="{setup['tmp']}/unused",
+                    finetuning_type="full", cutoff_len=512, overwrite_cache=True, report_to="none")
+        model_args, data_args, training_args, finetuning_args, _ = get_train_args(args)
+        tm = load_tokenizer(model_args)
+        template = get_template_and_fix_tokenizer(tm["tokenizer"], data_args)
+        ex = get_dataset(template, model_args, data_args, training_args, stage="sft", **tm)["train_dataset"][3]
+        print(json.dumps(dict(ids=ex["input_ids"], labels=ex["labels"])))
+    """)
+    got = json.loads(out)
+    assert got["ids"] == want_prompt + want_answer
+    assert got["labels"] == [-100] * len(want_prompt) + want_answer
