@@ -1,0 +1,124 @@
+"""The Guiding study's filters and the parsers of its LLM outputs, each with the original's defect
+fixed and, where results depend on it, a flag that reproduces the original.
+
+    task_rejected(task, solution, original=False)   step 0: keywords, multi-part markers, non-English
+    subtask_count(bert_length)                      2, 3 or None (skip) from the solution's length
+    parse_decomposition(text, k, original=False)    [(problem, solution)] * k, or None (rejected)
+    parse_check_conditions / parse_steps_count / parse_variant_check   the three checks, validated
+    parse_judgement(text)                           1, 0, or None (N/A, or not a judgement)
+    parse_final_answer(text), parse_paraphrase(text), clean_sample(text, original=False)
+"""
+from __future__ import annotations
+
+import re
+
+KEYWORDS = ("figure", "skematic", "diagram", "image", "plot", "picture", "http", "url", "[asy]", "[/asy]", "tickleng")
+MULTI_PART = ("Ⅱ", "II", "(II)", "2. ", "(2) ")
+NON_ENGLISH = set("éèêëàùîïôûçäöüßáâãíóõú")
+FAILED = ("", "Invalid Request: Prompt was filtered")
+
+
+def task_rejected(task: str, solution: str, original: bool = False) -> str | None:
+    """Why a pool task is rejected, or None. Multi-part markers are matched case-sensitively on the
+    task (the original lower-cases first, so ``Ⅱ``, ``II`` and ``(II)`` never match: ``original=True``)."""
+    low_t, low_s = task.lower(), solution.lower()
+    for k in KEYWORDS:
+        if k in low_t or k in low_s:
+            return f"keyword {k!r}"
+    haystack = low_t if original else task
+    for m in MULTI_PART:
+        if m in haystack:
+            return f"multi-part marker {m!r}"
+    if NON_ENGLISH & set(task + solution):
+        return "non-English letters"
+    return None
+
+
+def subtask_count(bert_length: int) -> int | None:
+    """≤ 400 or > 1600 bert-base-uncased tokens: skipped; 401-1000: 2 sub-tasks; 1001-1600: 3."""
+    if 401 <= bert_length <= 1000:
+        return 2
+    if 1001 <= bert_length <= 1600:
+        return 3
+    return None
+
+
+def _strip_end(text: str, original: bool) -> str:
+    if original:  # the original looks for "### Sign of End" and discards the result of its replace
+        return text
+    return re.split(r"#+\s*End\b", text)[0]
+
+
+def parse_decomposition(text: str, k: int, original: bool = False) -> list[tuple[str, str]] | None:
+    """``### Item i:`` blocks with ``New problem i:`` and ``New solution i:`` (``New Problem`` /
+    ``New Solution`` accepted); exactly k complete items, or None. ``### End`` and what follows
+    are cut (``original=True`` leaves it in the last solution, as the original)."""
+    if not text or text in FAILED:
+        return None
+    body = _strip_end(text, original)
+    chunks = re.split(r"#+\s*Item\s*\d+\s*:?", body)[1:]
+    if len(chunks) != k:
+        return None
+    items = []
+    for i, chunk in enumerate(chunks, 1):
+        m = re.search(rf"New [Pp]roblem {i}\s*:?(.*?)New [Ss]olution {i}\s*:?(.*)", chunk, flags=re.S)
+        if not m:
+            return None
+        problem, solution = m.group(1).strip(), m.group(2).strip()
+        if not problem or not solution:
+            return None
+        items.append((problem, solution))
+    return items
+
+
+def parse_check_conditions(text: str) -> int | None:
+    """Check 1: ``Conclusion: 1.`` (the sub-solution uses only the sub-problem's conditions) or
+    ``Conclusion: 0. Reason: ...``; anything else None."""
+    m = re.match(r"\s*Conclusion:\s*([01])\b", text or "")
+    return int(m.group(1)) if m else None
+
+
+def parse_steps_count(text: str) -> int | None:
+    """Check 2: ``Steps count: <int>.``; a non-positive count or another format is None."""
+    m = re.fullmatch(r"\s*Steps count:\s*(\d+)\s*\.?\s*", text or "")
+    return int(m.group(1)) if m and int(m.group(1)) > 0 else None
+
+
+def parse_variant_check(text: str) -> int | None:
+    """Check 3: ``Conclusion: 0`` (a variable-value variant of the full problem) or ``1``; the
+    format's ``2`` and anything else are None (counted as invalid, not as a pass)."""
+    m = re.match(r"\s*Conclusion:\s*(\d+)\b", text or "")
+    return int(m.group(1)) if m and m.group(1) in ("0", "1") else None
+
+
+def parse_judgement(text: str) -> int | None:
+    """``### Judgement: 1`` / ``0``; N/A, a failed call or another format: None (not used)."""
+    m = re.search(r"#+\s*Judgement:\s*(\S+)", text or "")
+    if not m:
+        return None
+    v = m.group(1).strip(".*")
+    return int(v) if v in ("0", "1") else None
+
+
+def parse_final_answer(text: str) -> str | None:
+    """``### Final answer: X``; ``Unknown``, empty or missing: None."""
+    m = re.search(r"#+\s*Final answer:\s*(.+)", text or "", flags=re.S)
+    if not m:
+        return None
+    ans = m.group(1).strip()
+    return None if not ans or ans.lower().startswith("unknown") else ans
+
+
+def parse_paraphrase(text: str) -> str | None:
+    """The text after ``### Paraphrased version:``; None when the marker is missing (the original
+    stores an empty string, which would enter the training set)."""
+    m = re.search(r"#+\s*Paraphrased version:\s*(.*)", text or "", flags=re.S)
+    return m.group(1).strip() or None if m else None
+
+
+def clean_sample(text: str, original: bool = False) -> str:
+    """A teacher sample: only a leading ``### Solution:`` header is removed (the original deletes
+    every ``Solution`` in the text: ``original=True``)."""
+    if original:
+        return text.replace("Solution", "").strip()
+    return re.sub(r"^\s*#*\s*Solution\s*:?", "", text, count=1).strip()
