@@ -60,22 +60,16 @@ def test_sft_writes_an_adapter(setup):
     assert (setup["sft"] / "adapter_model.safetensors").is_file()
 
 
-@pytest.mark.parametrize("template", ["vanilla", "vanilla_bos"])
-def test_vanilla_template_ids_and_labels(setup, template):
-    """Prompt text, response text, EOS; no BOS from the template (vanilla_bos: the tokenizer's BOS
-    first, as at inference); prompt tokens masked in the labels."""
-    model = setup["model"]
-    if template == "vanilla_bos":  # needs a tokenizer with a BOS: the demo's strong model
-        from src.models import model_path
-        try:
-            model = model_path("gemma3-270m")
-        except FileNotFoundError as err:
-            pytest.skip(str(err))
+def training_example(setup, model, template: str, index: int = 3) -> dict:
+    """input_ids and labels of one toy SFT row as LLaMA-Factory builds them with ``template``
+    (registered by scripts/train.py, as in training)."""
     out = in_train_env(f"""
         import json, sys
         sys.path.insert(0, "scripts")
-        from train import register_vanilla
+        from train import register_model_chat, register_vanilla
         register_vanilla()
+        if "{template}" == "model_chat":
+            register_model_chat("{model}")
         from llamafactory.data import get_dataset, get_template_and_fix_tokenizer
         from llamafactory.hparams import get_train_args
         from llamafactory.model import load_tokenizer
@@ -85,20 +79,33 @@ def test_vanilla_template_ids_and_labels(setup, template):
         model_args, data_args, training_args, finetuning_args, _ = get_train_args(args)
         tm = load_tokenizer(model_args)
         template = get_template_and_fix_tokenizer(tm["tokenizer"], data_args)
-        ds = get_dataset(template, model_args, data_args, training_args, stage="sft", **tm)["train_dataset"]
-        tok = tm["tokenizer"]
-        row = json.load(open("{setup['lf']}/sft.json"))[3]
-        p = tok.encode(row["content"], add_special_tokens=False)
-        r = tok.encode(row["output"], add_special_tokens=False)
-        b = [tok.bos_token_id] if "{template}" == "vanilla_bos" else []
-        ex = ds[3]
-        print(json.dumps(dict(ok_ids=ex["input_ids"] == b + p + r + [tok.eos_token_id],
-                              ok_labels=ex["labels"] == [-100] * len(b + p) + r + [tok.eos_token_id],
-                              bos=tok.bos_token_id is not None and ex["input_ids"][0] == tok.bos_token_id,
-                              inference_bos=tok("x").input_ids[0] == tok.bos_token_id)))
+        ex = get_dataset(template, model_args, data_args, training_args, stage="sft", **tm)["train_dataset"][{index}]
+        print(json.dumps(dict(ids=ex["input_ids"], labels=ex["labels"])))
     """)
-    bos = template == "vanilla_bos"
-    assert json.loads(out) == {"ok_ids": True, "ok_labels": True, "bos": bos, "inference_bos": bos}
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("template", ["vanilla", "vanilla_bos"])
+def test_vanilla_template_ids_and_labels(setup, template):
+    """Prompt text, response text, EOS; no BOS from the template (vanilla_bos: the tokenizer's BOS
+    first, as at inference); prompt tokens masked in the labels."""
+    from transformers import AutoTokenizer
+    model = setup["model"]
+    if template == "vanilla_bos":  # needs a tokenizer that adds a BOS: Gemma's
+        from src.models import model_path
+        try:
+            model = model_path("gemma3-270m")
+        except FileNotFoundError as err:
+            pytest.skip(str(err))
+    got = training_example(setup, model, template)
+    tok = AutoTokenizer.from_pretrained(model)
+    row = json.loads((setup["lf"] / "sft.json").read_text())[3]
+    p = tok.encode(row["content"], add_special_tokens=False)
+    r = tok.encode(row["output"], add_special_tokens=False)
+    b = [tok.bos_token_id] if template == "vanilla_bos" else []
+    assert got["ids"] == b + p + r + [tok.eos_token_id]
+    assert got["labels"] == [-100] * len(b + p) + r + [tok.eos_token_id]
+    assert (tok("x").input_ids[0] == tok.bos_token_id) == (template == "vanilla_bos")   # as at inference
 
 
 def test_dpo_starts_at_ln2_from_the_sft_adapter(setup):
@@ -248,24 +255,6 @@ def test_model_chat_template_formats_as_chat_inference(setup):
     tok = AutoTokenizer.from_pretrained(qwen)
     want_prompt = tok(chat_prompts(tok, [row["content"]])[0])["input_ids"]
     want_answer = tok(row["output"] + "<|im_end|>\n", add_special_tokens=False)["input_ids"]
-    out = in_train_env(f"""
-        import json, sys
-        sys.path.insert(0, "scripts")
-        from train import register_model_chat, register_vanilla
-        register_vanilla()
-        register_model_chat("{qwen}")
-        from llamafactory.data import get_dataset, get_template_and_fix_tokenizer
-        from llamafactory.hparams import get_train_args
-        from llamafactory.model import load_tokenizer
-        args = dict(stage="sft", do_train=True, model_name_or_path="{qwen}", dataset="toy_sft",
-                    dataset_dir="{setup['lf']}", template="model_chat", output_dir="{setup['tmp']}/unused",
-                    finetuning_type="full", cutoff_len=512, overwrite_cache=True, report_to="none")
-        model_args, data_args, training_args, finetuning_args, _ = get_train_args(args)
-        tm = load_tokenizer(model_args)
-        template = get_template_and_fix_tokenizer(tm["tokenizer"], data_args)
-        ex = get_dataset(template, model_args, data_args, training_args, stage="sft", **tm)["train_dataset"][3]
-        print(json.dumps(dict(ids=ex["input_ids"], labels=ex["labels"])))
-    """)
-    got = json.loads(out)
+    got = training_example(setup, qwen, "model_chat")
     assert got["ids"] == want_prompt + want_answer
     assert got["labels"] == [-100] * len(want_prompt) + want_answer
