@@ -90,8 +90,8 @@ fi
 if [ -n "$GPUS" ]; then export CUDA_VISIBLE_DEVICES=$GPUS
 else
   # CPU: every core, and OpenMP threads that sleep instead of spinning while they wait; spinning
-  # threads fight any other busy process for the cores (measured: 3-4x slower, PASSIVE 2x; the
-  # numbers and the quiet-machine cost in docs/demo.md, scripts/bench_contention.py)
+  # threads fight any other busy process for the cores (measured next to another PyTorch job: LoRA
+  # SFT 10.8x slower, PASSIVE 1.3x; docs/demo.md, scripts/bench_contention.py)
   export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 fi
 DATA=$RUN/data
@@ -207,12 +207,12 @@ s_baselines() {
   if [ "$CEILING" = 1 ]; then train ceiling_sft "${DATASET}_2" "$STRONG_BASE" "$MODELS/ceiling"; fi
   train full_weak_sft full_weak "$STRONG_BASE" "$MODELS/full_weak"
 }
-sample_range() { local s0=$(( ${SEED:-0} * 1000 )); echo "--seed_start $s0 --seed_end $(( s0 + N_SAMPLES ))"; }
-s_sampling() {  # N samples per train_2 question (seeds 0..N-1; with SEED: 1000*SEED + 0..N-1)
-  local s0=$(( ${SEED:-0} * 1000 ))
+SEED0=$(( ${SEED:-0} * 1000 ))  # the first sampling seed: 0, or 1000*SEED (src/report.py reads the same rule)
+sample_range() { echo "--seed_start $SEED0 --seed_end $(( SEED0 + N_SAMPLES ))"; }
+s_sampling() {  # N samples per train_2 question, seeds SEED0 .. SEED0+N-1
   # shellcheck disable=SC2046
   infer "$STRONG_BASE" "$STRONG_TP" "mplus_samples:$(mplus):$TRAIN2" --temperature 1.0 --top_p 1.0 --num_samples "$N_SAMPLES" \
-    --seeds $(seq "$s0" $(( s0 + N_SAMPLES - 1 )))
+    --seeds $(seq "$SEED0" $(( SEED0 + N_SAMPLES - 1 )))
   # shellcheck disable=SC2046
   "$PY" -m src.passk "$OUT/mplus_samples" $(sample_range) | tee "$RUN/logs/passk.stats"
 }

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from src import registry  # noqa: E402
 from src.engines import check_adapter_dir, check_model_dir  # noqa: E402
 from src.jsonio import DataError  # noqa: E402
+from src.prompts import tokenizer_adds_bos  # noqa: E402
 
 
 def register_vanilla() -> None:
@@ -60,8 +61,7 @@ def chat_parts(tokenizer) -> dict:
     after = full[len(prompt):].partition(answer)[2]
     if full[len(prompt):].partition(answer)[0]:
         raise DataError(f"{tokenizer.name_or_path}: the chat template writes text before the answer that the prompt lacks")
-    bos = tokenizer.bos_token
-    adds_bos = bool(bos) and tokenizer("x")["input_ids"][:1] == [tokenizer.bos_token_id]
+    bos, adds_bos = tokenizer.bos_token, tokenizer_adds_bos(tokenizer)
     if adds_bos and before.startswith(bos):
         before = before[len(bos):]
     return {"before": before, "between": between, "after": after, "bos": adds_bos}

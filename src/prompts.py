@@ -33,6 +33,11 @@ def zero_shot(question: str, style: str = "qa") -> str:
     return PROMPT_STYLES[style].format(question)
 
 
+def tokenizer_adds_bos(tokenizer) -> bool:
+    """Whether encoding a text puts the tokenizer's BOS first (Llama 3, Gemma: yes; Qwen: no)."""
+    return bool(tokenizer.bos_token) and tokenizer("x")["input_ids"][:1] == [tokenizer.bos_token_id]
+
+
 def chat_prompts(tokenizer, messages: Sequence[str]) -> list[str]:
     """Each text as one user message in the tokenizer's chat template (no system turn of ours: the
     template's default applies), ready for the assistant's answer. The engines tokenise prompts with
@@ -40,8 +45,7 @@ def chat_prompts(tokenizer, messages: Sequence[str]) -> list[str]:
     (Llama 3) is written once."""
     if not getattr(tokenizer, "chat_template", None):
         raise ValueError(f"{getattr(tokenizer, 'name_or_path', 'the model')}: the tokenizer has no chat template")
-    bos = tokenizer.bos_token
-    adds_bos = bool(bos) and tokenizer("x")["input_ids"][:1] == [tokenizer.bos_token_id]
+    bos, adds_bos = tokenizer.bos_token, tokenizer_adds_bos(tokenizer)
     out = []
     for text in messages:
         prompt = tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,

@@ -129,8 +129,8 @@ def bootstrap(run: Path, names: list[str], resamples: int = BOOTSTRAP, seed: int
         gap = accs["eval_ceiling"] - accs["weak_test"]
         ok = gap > 0
         if ok.mean() >= 0.95:
-            pgrs = {name: (a[ok] - accs["weak_test"][ok]) / gap[ok] for name, a in accs.items()}
-            for name, pgr in pgrs.items():
+            for name, a in accs.items():
+                pgr = (a[ok] - accs["weak_test"][ok]) / gap[ok]
                 out["pgr"][name] = tuple(np.percentile(pgr, [2.5, 97.5]))
     if "eval_full_weak" in accs:  # paired: the same questions for both models in every resample
         for name, a in accs.items():
@@ -218,12 +218,16 @@ def run_report(run: Path) -> str:
     weak = next((r[1] for r in rows if r[3] == "weak_test"), None)
     ceil = next((r[1] for r in rows if r[3] == "eval_ceiling"), None)
     ci = bootstrap(run, [r[3] for r in rows])
+
+    def pgr_of(acc: float) -> float | None:  # None: no gap between floor and ceiling
+        return (acc - weak) / (ceil - weak) if weak is not None and ceil is not None and ceil > weak else None
+
     lines += ["## Test accuracy", "",
               f"95 % intervals: percentile bootstrap over the test questions ({BOOTSTRAP} resamples, the same "
               "resamples for every model, so PGR's interval includes the noise of floor and ceiling).", "",
               "| model | accuracy | 95 % interval | questions | PGR | 95 % interval |", "|---|---:|---:|---:|---:|---:|"]
     for label, acc, n, name in rows:
-        pgr = f"{(acc - weak) / (ceil - weak):.2f}" if weak is not None and ceil is not None and ceil > weak else "-"
+        pgr = "-" if pgr_of(acc) is None else f"{pgr_of(acc):.2f}"
         a_lo, a_hi = ci["acc"].get(name, (None, None))
         p_lo, p_hi = ci["pgr"].get(name, (None, None))
         acc_ci = f"{100 * a_lo:.1f} to {100 * a_hi:.1f}" if a_lo is not None else "-"
@@ -241,7 +245,7 @@ def run_report(run: Path) -> str:
                   f"{'better' if lo > 0 else 'worse' if hi < 0 else 'no'} |" for label, d, (lo, hi) in beats]
     write_json(run / "report.json", {
         "models": {name: {"label": label, "accuracy": acc, "questions": n,
-                          "pgr": (acc - weak) / (ceil - weak) if weak is not None and ceil is not None and ceil > weak else None,
+                          "pgr": pgr_of(acc),
                           "accuracy_ci": ci["acc"].get(name), "pgr_ci": ci["pgr"].get(name),
                           "vs_full_weak_ci": ci["vs_full_weak"].get(name)}
                    for label, acc, n, name in rows}})
@@ -251,8 +255,8 @@ def run_report(run: Path) -> str:
     if rows:
         plot_accuracy([(r[0], r[1], ci["acc"].get(r[3])) for r in rows], run / "accuracy.png")
         lines += ["", "![test accuracy](accuracy.png)"]
-        pgr_rows = [(r[0], (r[1] - weak) / (ceil - weak), ci["pgr"].get(r[3])) for r in rows
-                    if weak is not None and ceil is not None and ceil > weak and r[3] not in ("weak_test", "eval_ceiling")]
+        pgr_rows = [(r[0], pgr_of(r[1]), ci["pgr"].get(r[3])) for r in rows
+                    if pgr_of(r[1]) is not None and r[3] not in ("weak_test", "eval_ceiling")]
         if pgr_rows:
             plot_pgr(pgr_rows, run / "pgr.png")
             lines += ["", "![PGR](pgr.png)"]

@@ -22,13 +22,11 @@ from ..cli import run_cli
 from ..jsonio import read_jsonl, write_jsonl
 from .answers import cot_keep
 from .prompts import cot_prompt
-from .proactive import answers_by_id
+from .data import answers_by_id, require_answers
 
 
 def collect(dataset: str, questions: list[dict], answers: dict) -> tuple[list[dict], list[dict]]:
-    missing = [q["id"] for q in questions if q["id"] not in answers]
-    if missing:
-        raise ValueError(f"CoT answers: none for {len(missing)} questions (first ids {missing[:5]}); finish that run first")
+    require_answers([q["id"] for q in questions], answers, "CoT answers")
     cot, qa = [], []
     for q in questions:
         if cot_keep(dataset, answers[q["id"]], q["answer"]):

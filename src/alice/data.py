@@ -67,3 +67,20 @@ def split(ds: str, train: list[dict]) -> dict[str, list[dict]]:
     if ds in ("hotpotqa", "triviaqa"):
         transfer = transfer[: int(len(transfer) * QA_FRACTION)]
     return {"teacher": train[:half], "transfer": transfer}
+
+
+def answers_by_id(rows: list[dict], what: str) -> dict:
+    """The engine's answers (``src.inference`` output rows) keyed by the request row's ``id``."""
+    out = {}
+    for r in rows:
+        if "row_id" not in r:
+            raise ValueError(f"{what}: answers without row_id; run src.inference on the requests written by this step")
+        out[r["row_id"]] = r["response"]
+    return out
+
+
+def require_answers(ids, answers: dict, what: str) -> None:
+    """Every question answered, or an error naming how many are missing (an unfinished run)."""
+    missing = [i for i in ids if i not in answers]
+    if missing:
+        raise ValueError(f"{what}: no answer for {len(missing)} questions (first ids {missing[:5]}); finish that run first")

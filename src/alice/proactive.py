@@ -24,26 +24,12 @@ from pathlib import Path
 from ..cli import run_cli
 from ..jsonio import read_jsonl, write_json, write_jsonl
 from .answers import DATASETS, final_answer
+from .data import answers_by_id, require_answers
 from .prompts import revision_prompt
 
 
-def answers_by_id(rows: list[dict], what: str) -> dict:
-    out = {}
-    for r in rows:
-        if "row_id" not in r:
-            raise ValueError(f"{what}: answers without row_id; run src.inference on the requests written by this step")
-        out[r["row_id"]] = r["response"]
-    return out
-
-
-def _need(ids, answers: dict, what: str) -> None:
-    missing = [i for i in ids if i not in answers]
-    if missing:
-        raise ValueError(f"{what}: no answer for {len(missing)} questions (first ids {missing[:5]}); finish that run first")
-
-
 def revision_requests(dataset: str, uncertainty: list[dict], zero_shot: dict) -> list[dict]:
-    _need([u["id"] for u in uncertainty], zero_shot, "zero-shot answers")
+    require_answers([u["id"] for u in uncertainty], zero_shot, "zero-shot answers")
     return [{"id": u["id"], "question": revision_prompt(dataset, u["question"], zero_shot[u["id"]], u["final_response"],
                                                        u["uncertainty"])} for u in uncertainty]
 
@@ -64,7 +50,7 @@ def decision(dataset: str, own: str, teacher: str, revised: str) -> str:
 def collect(dataset: str, uncertainty: list[dict], zero_shot: dict, revisions: dict,
             originals: list[dict]) -> tuple[list[dict], dict]:
     ids = [u["id"] for u in uncertainty]
-    _need(ids, revisions, "revisions")
+    require_answers(ids, revisions, "revisions")
     seen = {o["id"] for o in originals}
     clash = seen & set(ids)
     if clash:

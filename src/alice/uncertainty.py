@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .data import answers_by_id, require_answers
+
 FORBIDDEN = re.compile(r"\b(my|the|these|those|other|both|all|several|multiple|different)\s+(responses|answers)\b|\bresponse\s*\d",
                        re.IGNORECASE)
 KINDS = ("ok", "na", "empty", "rambling", "mentions")
@@ -82,17 +84,11 @@ def make_requests(dataset: str, clusters: list[dict]) -> tuple[list[dict], list[
 
 def collect(clusters: list[dict], summaries: list[dict], keep_invalid: bool = False) -> tuple[list[dict], list[dict], dict]:
     """-> (uncertainty rows for the proactive step, extra originals from N/A statements, counts)."""
-    by_id = {}
-    for s in summaries:
-        if "row_id" not in s:
-            raise ValueError("summary answers without row_id: run src.inference on the summary_requests.jsonl written here")
-        by_id[s["row_id"]] = s["response"]
+    by_id = answers_by_id(summaries, "summaries")
+    several = [r for r in clusters if not r["dropped"] and len(r["clusters"]) >= 2]
+    require_answers([r["id"] for r in several], by_id, "summaries")
     rows, originals, kinds = [], [], {k: 0 for k in KINDS}
-    for r in clusters:
-        if r["dropped"] or len(r["clusters"]) < 2:
-            continue
-        if r["id"] not in by_id:
-            raise ValueError(f"no summary for question id {r['id']!r}; finish the summariser run first")
+    for r in several:
         st = check(by_id[r["id"]])
         kinds[st.kind] += 1
         if st.kind == "na" and not keep_invalid:
