@@ -18,8 +18,8 @@ cd "$ROOT"
 PY=${W2S_VENV:-$ROOT/.venv}/bin/python
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
 
-has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; }
-die() { echo "error: $*" >&2; exit 2; }
+# shellcheck source=scripts/stage_runner.sh
+source "$ROOT/scripts/stage_runner.sh"
 
 KNOWN="DATASET RECIPE DEMO RUN WEAK_BASE WEAK_MODEL STRONG_BASE MAX_TOKENS N_SAMPLES ITER2 BASELINES CEILING PREF
 EXPORT STAGE2_START PAD_TO DEMO_SEED DEMO_FILTER DEMO_IDS DEMO_SIZES DEMO_LEVELS WEAK_TEMPLATE STRONG_TEMPLATE
@@ -80,7 +80,7 @@ NODE_RANK=${NODE_RANK:-0}
 [[ "$ITER2" =~ ^[01]$ && "$BASELINES" =~ ^[01]$ && "$CEILING" =~ ^[01]$ && "$EXPORT" =~ ^[01]$ ]] || die "ITER2, BASELINES, CEILING, EXPORT are 0 or 1"
 for p in $PREF; do [[ "$p" == dpo || "$p" == orpo ]] || die "PREF holds dpo and/or orpo, not '$p'"; done
 [[ "$STAGE2_START" == merged || "$STAGE2_START" == continue ]] || die "STAGE2_START is merged or continue"
-for s in ${REDO:-} ${STAGES:-}; do [[ " $STAGE_LIST " == *" $s "* ]] || die "unknown stage '$s' (stages: $STAGE_LIST)"; done
+check_stage_names
 if [ "$NNODES" -gt 1 ]; then
   [ -n "${MASTER_ADDR:-}" ] || die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"
   if [ "$NODE_RANK" != 0 ]; then  # only node 0 runs the pipeline; the others join its training steps
@@ -104,35 +104,8 @@ export DATASET_DIR=$LF GPUS NNODES NODE_RANK
 for v in NPROC MASTER_ADDR MASTER_PORT; do [ -n "${!v:-}" ] && export "${v?}"; done
 mkdir -p "$RUN/.done" "$RUN/logs"
 
-status() { printf '[%s] %-22s %s\n' "$(date +%H:%M:%S)" "$1" "$2" | tee -a "$RUN/logs/status.log"; }
-
-RERUN=0  # once a stage runs, every later stage runs too (its inputs may have changed)
-stage() {  # stage NAME FUNCTION: run unless done
-  local name=$1 fn=$2
-  if [ -n "${STAGES:-}" ] && [[ " $STAGES " != *" $name "* ]]; then return; fi
-  local redo=0
-  if [ "${FORCE:-0}" = 1 ] || [[ " ${REDO:-} " == *" $name "* ]]; then redo=1; fi
-  if [ -f "$RUN/.done/$name" ] && [ "$RERUN" = 0 ] && [ "$redo" = 0 ]; then
-    status "$name" "done before (skipped)"; return
-  fi
-  RERUN=1
-  rm -f "$RUN/.done/$name"
-  # asked to redo: its outputs go first. Otherwise (an interrupted stage, or one after a redone
-  # stage) they stay: inference resumes or regenerates by its records, training overwrites.
-  if [ "$redo" = 1 ]; then "$PY" -m src.layout outputs "$RUN" "$name" "$DATASET" | while read -r p; do rm -rf "$p"; done; fi
-  status "$name" "running (log: $RUN/logs/$name.log)"
-  local t0=$SECONDS rc=0
-  # a subshell with errexit on: any failing command fails the stage (errexit is ignored in an `if`)
-  set +e
-  (set -e; "$fn") > >(tee -a "$RUN/logs/$name.log" | grep --line-buffered -E '^\[(grade|stage I|pairs|majority|full-weak|data|inference)\]|^error') 2>>"$RUN/logs/$name.log"
-  rc=$?
-  set -e
-  if [ "$rc" != 0 ]; then
-    status "$name" "FAILED after $((SECONDS - t0))s; see $RUN/logs/$name.log"; tail -5 "$RUN/logs/$name.log" >&2; exit 1
-  fi
-  touch "$RUN/.done/$name"
-  status "$name" "done in $((SECONDS - t0))s"
-}
+STAGE_SHOW='^\[(grade|stage I|pairs|majority|full-weak|data|inference)\]'
+stage_outputs() { "$PY" -m src.layout outputs "$RUN" "$1" "$DATASET"; }
 
 # infer MODEL TP "NAME:ADAPTER(-):DATA_FILE ..." [extra args]: every run in one model load
 #   -> $OUT/NAME/output.jsonl, results.jsonl, metrics.json for each run
@@ -255,18 +228,7 @@ s_evaluate() {  # every trained strong model on test, one load
 s_report() { "$PY" -m src.report "$RUN"; }
 
 run_pipeline() {
-  local v config
-  config=$(for v in $KNOWN; do
-    case $v in FORCE|REDO|STAGES|RECIPE) continue ;; esac
-    printf '%s=%q\n' "$v" "${!v:-}"
-  done)
-  # config.env: the settings of the run; when they change, the earlier ones are kept in logs/
-  if [ -f "$RUN/config.env" ] && [ "$config" != "$(cat "$RUN/config.env")" ]; then
-    mv "$RUN/config.env" "$RUN/logs/config.$(date +%Y%m%d-%H%M%S).env"
-    status settings "changed since the last run (earlier settings in $RUN/logs/config.*.env)"
-  fi
-  printf '%s\n' "$config" > "$RUN/config.env"
-  status start "run dir $RUN (recipe ${RECIPE:-none}, benchmark $DATASET)"
+  start_run "recipe ${RECIPE:-none}, benchmark $DATASET"
   stage data s_data
   stage weak_sft s_weak_sft
   stage weak_inference s_weak_inference

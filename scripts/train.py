@@ -17,6 +17,8 @@ the preference-pair format, adapter folders.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -99,6 +101,8 @@ def parse(argv: list[str]) -> tuple[bool, dict]:
             raise DataError(f"override {item!r} is not key=value")
         key, value = item.split("=", 1)
         config[key] = yaml.safe_load(value) if value != "" else None
+        if isinstance(config[key], str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", config[key]):
+            config[key] = float(config[key])  # YAML 1.1 reads 1e-5 (no dot) as a string
     return export, config
 
 
@@ -143,6 +147,20 @@ def check_inputs(config: dict, export: bool) -> None:
             check_pairs_file(path, name)
 
 
+def effective_batch(config: dict, world_size: int) -> str:
+    """``effective_batch_size=N`` (this project's key, not LLaMA-Factory's): the accumulation steps
+    that make N sequences per optimizer step whatever the number of processes; an error when N is
+    not a multiple of micro-batch x processes. Returns the line that logs it."""
+    n = int(config.pop("effective_batch_size"))
+    micro = int(config.get("per_device_train_batch_size", 1))
+    if n < 1 or n % (micro * world_size):
+        raise DataError(f"effective_batch_size={n} is not a multiple of per_device_train_batch_size={micro} "
+                        f"x {world_size} processes")
+    config["gradient_accumulation_steps"] = n // (micro * world_size)
+    return (f"[train] effective batch {n} = {micro} per device x {world_size} processes x "
+            f"{config['gradient_accumulation_steps']} accumulation steps")
+
+
 def zero3(config: dict) -> bool:
     ds = config.get("deepspeed")
     if not ds:
@@ -154,6 +172,11 @@ def zero3(config: dict) -> bool:
 def main(argv=None) -> int:
     try:
         export, config = parse(list(sys.argv[1:] if argv is None else argv))
+        if not export and config.get("effective_batch_size") is not None:
+            line = effective_batch(config, int(os.environ.get("WORLD_SIZE", "1")))
+            if os.environ.get("RANK", "0") == "0":
+                print(line, flush=True)
+        config.pop("effective_batch_size", None)
         check_inputs(config, export)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -171,7 +194,8 @@ def main(argv=None) -> int:
         print(f"[train] merged model written to {config['export_dir']}")
     else:
         run_exp(config)
-        print(f"[train] adapter written to {config['output_dir']}")
+        kind = "model" if config.get("finetuning_type") == "full" else "adapter"
+        print(f"[train] {kind} written to {config['output_dir']}")
     return 0
 
 

@@ -6,13 +6,16 @@
 # STAGE      weak_sft | weak_sft_full | ceiling_sft | full_weak_sft | stage1_sft   (LoRA SFT unless _full)
 #            dpo | orpo     (stage II: BASE_MODEL = the merged M_plus and no ADAPTER (the pipeline's
 #                            default), or BASE_MODEL = the base and ADAPTER = the stage I adapter)
+#            alice_sft      (Alice: full-parameter SFT in the model's chat template; ZeRO-2 on GPUs)
+#            alice_sft_lora (the same with LoRA)
 #            export         (merge: ADAPTER = "ADAPTER1[,ADAPTER2]"; DATASET is ignored, use -)
 # DATASET    a name in $DATASET_DIR/dataset_info.json (default data/llama_factory), e.g. gsm8k_1, gsm8k_2
 # ADAPTER    optional; '-' for none
 # key=value  any LLaMA-Factory setting, overriding the YAML in scripts/configs/
 #
 # Processes (docs/gpu.md):
-#   GPUS=0,1,2,3    torchrun, one process per GPU, DeepSpeed ZeRO-3, bf16 (scripts/configs/ds_z3_config.json)
+#   GPUS=0,1,2,3    torchrun, one process per GPU, DeepSpeed ZeRO-3, bf16 (scripts/configs/ds_z3_config.json;
+#                   Alice's stages: ZeRO-2, ds_z2_config.json)
 #   no GPUS         all visible GPUs as above when there are several; one process on one GPU or the CPU
 #   NPROC=2         on a machine without GPUs: 2 CPU processes (torchrun, gloo; tests use it)
 #   NNODES=2 NODE_RANK=0|1 MASTER_ADDR=host [MASTER_PORT=29500]   several nodes (shared filesystem)
@@ -30,15 +33,19 @@ die() { echo "error: $*" >&2; exit 2; }
 case "$STAGE" in
   weak_sft|ceiling_sft|full_weak_sft|stage1_sft) CONFIG=sft_lora.yaml ;;
   weak_sft_full) CONFIG=sft_full.yaml ;;
+  alice_sft|alice_sft_lora) CONFIG=alice_sft.yaml ;;
   dpo) CONFIG=stage2_dpo.yaml ;;
   orpo) CONFIG=stage2_orpo.yaml ;;
   export) CONFIG=export.yaml ;;
-  *) die "unknown stage '$STAGE' (weak_sft, weak_sft_full, ceiling_sft, full_weak_sft, stage1_sft, dpo, orpo, export)" ;;
+  *) die "unknown stage '$STAGE' (weak_sft, weak_sft_full, ceiling_sft, full_weak_sft, stage1_sft, alice_sft, alice_sft_lora, dpo, orpo, export)" ;;
 esac
 [ -x "$TPY" ] || die "no training environment at $TPY; run: bash scripts/setup.sh train"
 
 ARGS=("model_name_or_path=$BASE")
 [ "$ADAPTER" != - ] && ARGS+=("adapter_name_or_path=$ADAPTER")
+DS_CONFIG=ds_z3_config.json
+case "$STAGE" in alice_sft*) DS_CONFIG=ds_z2_config.json ;; esac  # the Alice recipe: ZeRO-2, as its paper
+[ "$STAGE" = alice_sft_lora ] && ARGS+=(finetuning_type=lora lora_rank=8 lora_alpha=16 lora_dropout=0.0 lora_target=all)
 if [ "$STAGE" = export ]; then
   ARGS+=("export_dir=$OUT")
   EXTRA=(--export)
@@ -79,7 +86,7 @@ elif [ -n "${GPUS:-}" ]; then
   # bf16 compute (a fp16 checkpoint such as Llama-2 trains without fp16's loss scaling), ZeRO-3, a long
   # collective timeout (rank 0 may tokenise a large set while the others wait); one OpenMP thread per rank
   CUDA_VISIBLE_DEVICES=$GPUS OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} launch "$NPROC" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" \
-    "deepspeed=$ROOT/scripts/configs/ds_z3_config.json" bf16=true ddp_timeout=180000000 "$@"
+    "deepspeed=$ROOT/scripts/configs/$DS_CONFIG" bf16=true ddp_timeout=180000000 "$@"
 elif [ "${NPROC:-1}" -gt 1 ]; then
   [ "$NGPU" = 0 ] || die "NPROC is for CPU processes; on GPUs set GPUS"
   # several CPU processes (gloo): the distributed code path without CUDA; cores shared among the ranks

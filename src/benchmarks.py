@@ -103,9 +103,29 @@ class Judge:
     modes: tuple[str, ...]                # comparison modes it accepts
 
 
+def alice_judge(ds: str) -> Judge:
+    """Alice's datasets (src/alice/answers.py): ``original`` is the original's rule (result None =
+    not counted: a GSM8K answer without ``####``, an ARC CoT answer without ``My choice is``),
+    ``strict`` counts every response (failures wrong; GSM8K compares numbers). ``_qa`` reads an ARC
+    answer as the qa-style models of the original (the whole response)."""
+    def grade(rows, golds, answer_key="", mode="original", timeout=DEFAULT_TIMEOUT, workers=None):
+        from .alice.answers import final_answer, score, score_strict
+        rule, _, style = mode.partition("_")
+        scorer = score if rule == "original" else score_strict
+        out = []
+        for row, g in zip(rows, golds):
+            gold = g.get("gold", g.get("answer"))
+            pred = final_answer(ds, row["response"]) or ""
+            result = None if gold is None else scorer(ds, row["response"], gold, style or "cot")
+            out.append({**row, "pred": pred, "gold": gold, "result": result})
+        return out
+    return Judge(f"alice_{ds}", grade, None, ("original", "strict", "original_qa", "strict_qa"))
+
+
 JUDGES = {
     "minerva": Judge("minerva", grade_minerva, None, ("exact", "sympy", "math_verify")),
     "olympic": Judge("olympic", grade_olympic, agreement_olympic, ("olympic",)),
+    **{f"alice_{ds}": alice_judge(ds) for ds in ("gsm8k", "arc", "hotpotqa", "triviaqa")},
 }
 
 
@@ -222,6 +242,18 @@ register(Benchmark(
     templates={"olympic_llama3_8b_instruct_icl": ("Biology_1120", "Physics_971", "Math_609", "Biology_16")},
     strip_responses=False, demo_separator="\n\n\n", answer_marker="\\boxed",
     description="OlympicArena (six subjects, English, no CODE/OT; test split = train_2 without answers, val = test)"))
+
+
+# Alice's four datasets (src/alice/: loaders and splits in data.py, answer rules in answers.py): chat
+# prompts (the raw question as one user message), the original's 4,096-token budget, answers kept
+# as generated; graded by the original's rule ("original") or the strict one ("strict").
+for _ds, _key, _desc in (
+        ("gsm8k", "#### ", "GSM8K for Alice (openai/gsm8k main: train halves, test 1,319; full gold solutions)"),
+        ("arc", "My choice is ", "ARC-Challenge for Alice (the original's processed form: 1,119 train / 1,172 test)"),
+        ("hotpotqa", "", "HotpotQA fullwiki for Alice (train halves, 20 % transfer; validation 7,405)"),
+        ("triviaqa", "", "TriviaQA rc for Alice (train halves, 20 % transfer; validation; aliases as gold)")):
+    register(Benchmark(name=f"alice_{_ds}", answer_key=_key, stop=(), prompt_style="chat", max_tokens=4096,
+                       judge=f"alice_{_ds}", iterations=1, strip_responses=False, data=("alice",), description=_desc))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

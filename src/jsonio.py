@@ -22,8 +22,10 @@ def where(path: str | os.PathLike, line: int | None = None) -> str:
     return f"{path}:{line}" if line is not None else str(path)
 
 
-def read_jsonl_numbered(path: str | os.PathLike, required: Sequence[str] = ()) -> list[tuple[int, dict]]:
-    """Read a JSONL file as (line number, row) pairs: one JSON object per non-empty line."""
+def read_jsonl_numbered(path: str | os.PathLike, required: Sequence[str] = (),
+                        allow_empty: bool = False) -> list[tuple[int, dict]]:
+    """Read a JSONL file as (line number, row) pairs: one JSON object per non-empty line; a file
+    without rows is an error unless ``allow_empty`` (a step's legitimately empty output)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
@@ -40,14 +42,14 @@ def read_jsonl_numbered(path: str | os.PathLike, required: Sequence[str] = ()) -
                 raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
             check_fields(row, required, path, lineno)
             rows.append((lineno, row))
-    if not rows:
+    if not rows and not allow_empty:
         raise DataError(f"{path}: file is empty")
     return rows
 
 
-def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ()) -> list[dict]:
+def read_jsonl(path: str | os.PathLike, required: Sequence[str] = (), allow_empty: bool = False) -> list[dict]:
     """Read a JSONL file: one JSON object per non-empty line, each with the ``required`` fields."""
-    return [row for _, row in read_jsonl_numbered(path, required)]
+    return [row for _, row in read_jsonl_numbered(path, required, allow_empty)]
 
 
 def read_json_list(path: str | os.PathLike, required: Sequence[str] = ()) -> list[dict]:

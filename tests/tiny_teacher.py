@@ -43,3 +43,44 @@ def teach(model_dir, steps: int = 300, seed: int = 0) -> None:
         opt.step()
         opt.zero_grad()
     model.save_pretrained(model_dir, safe_serialization=True)
+
+
+CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m.role }}|>{{ m.content }}</s>{% endfor %}"
+                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+
+def teach_chat(model_dir, steps: int = 150, seed: int = 0) -> None:
+    """The tiny model with a chat template, taught to answer any user turn in GSM8K's form:
+    ``#### 5`` about 70 % of the time, else ``#### 7`` (Alice's pipeline then has questions with one
+    cluster and with several)."""
+    import json
+    from pathlib import Path
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from src.demo_data import make_problems
+
+    cfg_path = Path(model_dir) / "tokenizer_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["chat_template"] = CHAT_TEMPLATE
+    cfg_path.write_text(json.dumps(cfg, indent=2))
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    questions = [r["question"] for r in make_problems(200, seed=seed + 1)]
+
+    def text():
+        n = 5 if rng.random() < 0.7 else 7
+        return f"<|user|>{rng.choice(questions)}</s><|assistant|>#### {n}</s>"
+
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        enc = tok([text() for _ in range(8)], return_tensors="pt", padding=True)
+        loss = model(**enc, labels=enc.input_ids.masked_fill(enc.attention_mask == 0, -100)).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    model.save_pretrained(model_dir, safe_serialization=True)

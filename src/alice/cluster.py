@@ -4,8 +4,9 @@
     python -m src.alice.cluster --dataset hotpotqa ... --embedder .cache/models/all-minilm-l6-v2
 
 Input: the transfer questions ``{id, question}`` and the teacher's samples as ``src.inference``
-writes them with ``--num_samples N`` (``SAMPLES_DIR/seed<k>/output.jsonl``, rows ``{id, prompt,
-response}``), joined by ``id``. Output, one row per question in id order:
+writes them with ``--num_samples N`` (``SAMPLES_DIR/seed<k>/output.jsonl``, rows ``{id, row_id,
+prompt, response}``), joined by the question's id (``row_id``; ``--subset``: the questions are a
+part of those sampled, as cascade Alice's halves). Output, one row per question in id order:
 
     {id, question, samples: N, clusters: [{response, size, members}], final_response, dropped}
 
@@ -26,9 +27,10 @@ from .answers import DATASETS, final_answer
 from .clustering import embedding_same, final_response, leader_clusters, marker_same
 
 
-def load_samples(samples_dir: Path, ids: list[int]) -> dict[int, list[str]]:
+def load_samples(samples_dir: Path, ids: list[int], subset: bool = False) -> dict[int, list[str]]:
     """Every question's samples in seed order (seed<k> folders sorted by k); each seed must answer
-    every question once."""
+    every question once. ``subset``: the questions are a part of those sampled (cascade Alice's
+    halves); other ids are skipped instead of being an error."""
     dirs = sorted((p for p in Path(samples_dir).glob("seed*") if p.name[4:].isdigit()), key=lambda p: int(p.name[4:]))
     if not dirs:
         raise FileNotFoundError(f"{samples_dir}: no seed<k>/output.jsonl (sample with src.inference --num_samples N)")
@@ -36,7 +38,9 @@ def load_samples(samples_dir: Path, ids: list[int]) -> dict[int, list[str]]:
     for d in dirs:
         seen = set()
         for lineno, row in read_jsonl_numbered(d / "output.jsonl", required=("id", "response")):
-            i = row["id"]
+            i = row.get("row_id", row["id"])
+            if subset and i not in out:
+                continue
             if i not in out or i in seen:
                 raise DataError(f"{d / 'output.jsonl'}:{lineno}: id {i!r} is {'repeated' if i in seen else 'not a transfer question'}")
             seen.add(i)
@@ -99,12 +103,13 @@ def main(argv=None) -> int:
     ap.add_argument("--samples", required=True, help="folder of seed<k>/output.jsonl")
     ap.add_argument("--out", required=True)
     ap.add_argument("--embedder", default=None, help="sentence-embedding model folder (HotpotQA, TriviaQA)")
+    ap.add_argument("--subset", action="store_true", help="the questions are a part of the sampled ones")
     ap.add_argument("--threshold", type=float, default=0.9, help="cosine similarity above which two QA answers are the same")
     args = ap.parse_args(argv)
 
     def go():
         questions = read_jsonl(args.questions, required=("id", "question"))
-        samples = load_samples(Path(args.samples), [q["id"] for q in questions])
+        samples = load_samples(Path(args.samples), [q["id"] for q in questions], args.subset)
         rows = cluster_all(args.dataset, questions, samples, args.embedder, args.threshold)
         out = write_jsonl(args.out, rows)
         s = stats(rows)

@@ -87,18 +87,18 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     def go():
-        unc = read_jsonl(args.uncertainty, required=("id", "question", "final_response", "uncertainty"))
+        unc = read_jsonl(args.uncertainty, required=("id", "question", "final_response", "uncertainty"), allow_empty=True)
         if args.cmd == "zero-shot":
             out = write_jsonl(Path(args.out) / "zero_shot_requests.jsonl", [{"id": u["id"], "question": u["question"]} for u in unc])
             print(f"[proactive] {len(unc)} questions for the student's zero-shot answers -> {out}")
             return
-        zs = answers_by_id(read_jsonl(args.zero_shot), "zero-shot answers")
+        zs = answers_by_id(read_jsonl(args.zero_shot, allow_empty=True), "zero-shot answers")
         if args.cmd == "revise":
             out = write_jsonl(Path(args.out) / "revision_requests.jsonl", revision_requests(args.dataset, unc, zs))
             print(f"[proactive] {len(unc)} revision prompts -> {out}")
             return
-        originals = [o for f in args.originals for o in read_jsonl(f, required=("id", "question", "answer", "label"))]
-        rows, stats = collect(args.dataset, unc, zs, answers_by_id(read_jsonl(args.revisions), "revisions"), originals)
+        originals = [o for f in args.originals for o in read_jsonl(f, required=("id", "question", "answer", "label"), allow_empty=True)]
+        rows, stats = collect(args.dataset, unc, zs, answers_by_id(read_jsonl(args.revisions, allow_empty=True), "revisions"), originals)
         out = write_jsonl(args.out, rows)
         write_json(out.with_suffix(".stats.json"), stats, indent=2)
         print(f"[proactive] {stats['original']} original + {stats['new']} new items; revisions: {stats['decisions']} -> {out}")

@@ -132,7 +132,7 @@ def main(argv=None) -> int:
             print(f"[uncertainty] {len(requests)} questions to summarise, {len(originals)} with one cluster "
                   f"(original items) -> {out}")
         else:
-            rows, extra, kinds = collect(clusters, read_jsonl(args.summaries, required=("response",)), args.keep_invalid)
+            rows, extra, kinds = collect(clusters, read_jsonl(args.summaries, required=("response",), allow_empty=True), args.keep_invalid)
             write_jsonl(out / "uncertainty.jsonl", rows)
             write_jsonl(out / "na_originals.jsonl", extra)
             write_json(out / "uncertainty.stats.json", kinds, indent=2)

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The resumable stage runner shared by every method's run script (sourced, not run).
+#
+# The caller sets RUN (the run folder), PY, KNOWN (its settings' names, recorded in config.env),
+# STAGE_LIST (its stages, in order), STAGE_SHOW (an egrep pattern of log lines worth showing) and
+# defines stage_outputs NAME (prints the paths a redone stage removes first). Then:
+#
+#   start_run LABEL          config.env written (earlier settings kept in logs/ when they changed)
+#   stage NAME FUNCTION      run FUNCTION unless $RUN/.done/NAME exists; its log in logs/NAME.log
+#
+# A stage is skipped when its marker exists (written last). FORCE=1 redoes every stage, REDO="a b"
+# the named ones; a redone stage first loses its outputs. Once a stage runs, every later stage
+# runs again too (its inputs may have changed; inference regenerates only what another model or
+# setting made: src/provenance.py). STAGES="a b" runs only those.
+
+die() { echo "error: $*" >&2; exit 2; }
+has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; }
+status() { printf '[%s] %-22s %s\n' "$(date +%H:%M:%S)" "$1" "$2" | tee -a "$RUN/logs/status.log"; }
+
+check_stage_names() {  # REDO and STAGES must name real stages
+  local s
+  for s in ${REDO:-} ${STAGES:-}; do [[ " $STAGE_LIST " == *" $s "* ]] || die "unknown stage '$s' (stages: $STAGE_LIST)"; done
+}
+
+start_run() {  # start_run LABEL
+  local v config
+  mkdir -p "$RUN/.done" "$RUN/logs"
+  config=$(for v in $KNOWN; do
+    case $v in FORCE|REDO|STAGES|RECIPE) continue ;; esac
+    printf '%s=%q\n' "$v" "${!v:-}"
+  done)
+  if [ -f "$RUN/config.env" ] && [ "$config" != "$(cat "$RUN/config.env")" ]; then
+    mv "$RUN/config.env" "$RUN/logs/config.$(date +%Y%m%d-%H%M%S).env"
+    status settings "changed since the last run (earlier settings in $RUN/logs/config.*.env)"
+  fi
+  printf '%s\n' "$config" > "$RUN/config.env"
+  status start "run dir $RUN ($1)"
+}
+
+RERUN=0  # once a stage runs, every later stage runs too
+stage() {  # stage NAME FUNCTION
+  local name=$1 fn=$2
+  if [ -n "${STAGES:-}" ] && [[ " $STAGES " != *" $name "* ]]; then return; fi
+  local redo=0
+  if [ "${FORCE:-0}" = 1 ] || [[ " ${REDO:-} " == *" $name "* ]]; then redo=1; fi
+  if [ -f "$RUN/.done/$name" ] && [ "$RERUN" = 0 ] && [ "$redo" = 0 ]; then
+    status "$name" "done before (skipped)"; return
+  fi
+  RERUN=1
+  rm -f "$RUN/.done/$name"
+  # asked to redo: its outputs go first. Otherwise (an interrupted stage, or one after a redone
+  # stage) they stay: inference resumes or regenerates by its records, training overwrites.
+  if [ "$redo" = 1 ]; then stage_outputs "$name" | while read -r p; do rm -rf "$p"; done; fi
+  status "$name" "running (log: $RUN/logs/$name.log)"
+  local t0=$SECONDS rc=0
+  # a subshell with errexit on: any failing command fails the stage (errexit is ignored in an `if`)
+  set +e
+  (set -e; "$fn") > >(tee -a "$RUN/logs/$name.log" | grep --line-buffered -E "$STAGE_SHOW|^error") 2>>"$RUN/logs/$name.log"
+  rc=$?
+  set -e
+  if [ "$rc" != 0 ]; then
+    status "$name" "FAILED after $((SECONDS - t0))s; see $RUN/logs/$name.log"; tail -5 "$RUN/logs/$name.log" >&2; exit 1
+  fi
+  touch "$RUN/.done/$name"
+  status "$name" "done in $((SECONDS - t0))s"
+}
