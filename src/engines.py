@@ -34,6 +34,7 @@ class Decoding:
     stop: Sequence[str] = ("Question", "Answer")
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
+    top_k: int | None = None  # None: the engine's default (no top-k cut)
 
 
 @dataclass
@@ -131,7 +132,8 @@ class VLLMEngine:
         d = self.dec
         params = [self.SamplingParams(temperature=d.temperature, top_p=d.top_p, max_tokens=d.max_tokens,
                                       stop=list(d.stop), seed=r[1], presence_penalty=d.presence_penalty,
-                                      frequency_penalty=d.frequency_penalty) for r in requests]
+                                      frequency_penalty=d.frequency_penalty,
+                                      **({"top_k": d.top_k} if d.top_k is not None else {})) for r in requests]
         loras = [self.loras[r[2]] if len(r) > 2 and r[2] else None for r in requests]
         groups = [list(range(len(requests)))]
         if not self.on_gpu and None in loras and any(loras):

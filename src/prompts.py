@@ -45,15 +45,19 @@ def chat_prompts(tokenizer, messages: Sequence[str]) -> list[str]:
     (Llama 3) is written once."""
     if not getattr(tokenizer, "chat_template", None):
         raise ValueError(f"{getattr(tokenizer, 'name_or_path', 'the model')}: the tokenizer has no chat template")
-    bos, adds_bos = tokenizer.bos_token, tokenizer_adds_bos(tokenizer)
-    out = []
-    for text in messages:
-        prompt = tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
-                                               add_generation_prompt=True)
-        if adds_bos and prompt.startswith(bos):
-            prompt = prompt[len(bos):]
-        out.append(prompt)
-    return out
+    return [chat_prompt(tokenizer, [{"role": "user", "content": text}]) for text in messages]
+
+
+def chat_prompt(tokenizer, messages: Sequence[dict]) -> str:
+    """A whole conversation (system / user / assistant messages) in the tokenizer's chat template,
+    ready for the assistant's answer; a BOS that the tokenizer adds itself is not written twice."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(f"{getattr(tokenizer, 'name_or_path', 'the model')}: the tokenizer has no chat template")
+    prompt = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+    bos = tokenizer.bos_token
+    if tokenizer_adds_bos(tokenizer) and bos and prompt.startswith(bos):
+        prompt = prompt[len(bos):]
+    return prompt
 
 
 def select_demo_ids(rows: Sequence[dict], k: int, seed: int = 42, demo_filter: str = "original",
