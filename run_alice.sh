@@ -34,21 +34,11 @@ source "$ROOT/scripts/stage_runner.sh"
 KNOWN="DATASET SOURCE RECIPE DEMO DEMO_SIZES RUN TEACHER_BASE STUDENT_BASE MID_BASE SUMMARISER EMBEDDER N_SAMPLES
 MAX_TOKENS BASELINES CASCADE FINETUNE TEACHER_FINETUNE TRAIN_ARGS TEACHER_TRAIN_ARGS INFER_ARGS KEEP_INVALID
 LIMIT_TRANSFER LIMIT_EVAL GPUS TEACHER_TP STUDENT_TP SUMMARISER_TP GPU_MEMORY_UTILIZATION SEED FORCE REDO STAGES"
-for v in $(compgen -e | grep -E '^(TEACHER_|STUDENT_|MID_|SUMMARI|EMBED|N_SAMPLE|MAX_TOKEN|BASELINE|CASCADE|FINETUNE|TRAIN_|INFER_|KEEP_|LIMIT_|DEMO_|GPU_MEM)' || true); do
-  [[ " $(echo $KNOWN) " == *" $v "* ]] || die "unknown setting $v (known: $(echo $KNOWN))"
-done
+check_settings '^(TEACHER_|STUDENT_|MID_|SUMMARI|EMBED|N_SAMPLE|MAX_TOKEN|BASELINE|CASCADE|FINETUNE|TRAIN_|INFER_|KEEP_|LIMIT_|DEMO_|GPU_MEM)'
 
 # ---------------------------------------------------------------- settings
 if [ -z "${RECIPE:-}" ] && { [ "${DEMO:-}" = 1 ] || { [ -z "${TEACHER_BASE:-}" ] && ! has_gpu; }; }; then RECIPE=alice_demo; fi
-DEMO=0
-if [ -n "${RECIPE:-}" ]; then
-  recipe_file=$RECIPE; [ -f "$recipe_file" ] || recipe_file=$ROOT/scripts/recipes/$RECIPE.env
-  [ -f "$recipe_file" ] || die "recipe $RECIPE not found in scripts/recipes/"
-  [ "$(basename "$recipe_file")" = alice_demo.env ] && DEMO=1
-  if [ "$DEMO" = 1 ]; then [ -x "$PY" ] || bash scripts/setup.sh all; bash scripts/setup.sh models >/dev/null; fi
-  # shellcheck disable=SC1090
-  source "$recipe_file"
-fi
+load_recipe alice_demo.env
 [ -x "$PY" ] || die "no main environment at $PY; run: bash scripts/setup.sh"
 : "${DATASET:?set DATASET (gsm8k, arc, hotpotqa, triviaqa)}"
 [[ " gsm8k arc hotpotqa triviaqa " == *" $DATASET "* ]] || die "DATASET is gsm8k, arc, hotpotqa or triviaqa, not '$DATASET'"

@@ -25,26 +25,12 @@ KNOWN="DATASET RECIPE DEMO RUN WEAK_BASE WEAK_MODEL STRONG_BASE MAX_TOKENS N_SAM
 EXPORT STAGE2_START PAD_TO DEMO_SEED DEMO_FILTER DEMO_IDS DEMO_SIZES DEMO_LEVELS WEAK_TEMPLATE STRONG_TEMPLATE
 TRAIN_ARGS STRONG_TRAIN_ARGS PREF_ARGS INFER_ARGS DATA_SOURCE OLYMPIC_SOURCE GPUS WEAK_TP STRONG_TP
 GPU_MEMORY_UTILIZATION NNODES NODE_RANK MASTER_ADDR MASTER_PORT NPROC FORCE REDO STAGES SEED"
-check_variables() {  # a misspelled setting must not be silently ignored (only this project's name families)
-  local v
-  for v in $(compgen -e | grep -E '^(WEAK_|STRONG_|DEMO_|TRAIN_|PREF_|INFER_|GPU_MEM|N_SAMPLE|MAX_TOKEN|STAGE2_|PAD_TO)' || true); do
-    [[ " $(echo $KNOWN) " == *" $v "* ]] || die "unknown setting $v (known: $(echo $KNOWN))"
-  done
-}
-check_variables
+check_settings '^(WEAK_|STRONG_|DEMO_|TRAIN_|PREF_|INFER_|GPU_MEM|N_SAMPLE|MAX_TOKEN|STAGE2_|PAD_TO)'
 
 # ---------------------------------------------------------------- settings
 # DEMO=1, or no models given on a machine without a GPU: the offline demo (given settings still win)
 if [ -z "${RECIPE:-}" ] && { [ "${DEMO:-}" = 1 ] || { [ -z "${WEAK_BASE:-}${WEAK_MODEL:-}" ] && ! has_gpu; }; }; then RECIPE=demo; fi
-DEMO=0
-if [ -n "${RECIPE:-}" ]; then
-  recipe_file=$RECIPE; [ -f "$recipe_file" ] || recipe_file=$ROOT/scripts/recipes/$RECIPE.env
-  [ -f "$recipe_file" ] || die "recipe $RECIPE not found (scripts/recipes/: $(cd scripts/recipes && ls *.env | sed 's/\.env$//' | tr '\n' ' '))"
-  case $(basename "$recipe_file") in demo.env|repro_small.env) DEMO=1;; esac  # offline: generated data, small models
-  if [ "$DEMO" = 1 ]; then [ -x "$PY" ] || bash scripts/setup.sh all; bash scripts/setup.sh models >/dev/null; fi
-  # shellcheck disable=SC1090
-  source "$recipe_file"
-fi
+load_recipe demo.env repro_small.env  # offline: generated data, small models
 [ -x "$PY" ] || die "no main environment at $PY; run: bash scripts/setup.sh"
 [ "$DEMO" = 1 ] && [ "$DATASET" != gsm8k ] && die "the offline demo runs GSM8K-format data: bash run_gsm8k.sh"
 [ -n "${WEAK_BASE:-}${WEAK_MODEL:-}" ] || die "set WEAK_BASE (the weak model before SFT on train_1) or WEAK_MODEL (used as it is), or RECIPE=<name>"

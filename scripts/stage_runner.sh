@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # The resumable stage runner shared by every method's run script (sourced, not run).
 #
+# Settings first (before RUN exists):
+#   check_settings REGEX     an environment variable of these name families that is not in KNOWN stops
+#                            the run (a misspelled setting must not be silently ignored)
+#   load_recipe DEMO_FILES   source $RECIPE (a file, or scripts/recipes/<name>.env); DEMO=1 when it is
+#                            one of DEMO_FILES (offline: it sets up the environments and small models)
+#
 # The caller sets RUN (the run folder), PY, KNOWN (its settings' names, recorded in config.env),
 # STAGE_LIST (its stages, in order), STAGE_SHOW (an egrep pattern of log lines worth showing) and
 # defines stage_outputs NAME (prints the paths a redone stage removes first). Then:
@@ -16,6 +22,25 @@
 die() { echo "error: $*" >&2; exit 2; }
 has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; }
 status() { printf '[%s] %-22s %s\n' "$(date +%H:%M:%S)" "$1" "$2" | tee -a "$RUN/logs/status.log"; }
+
+check_settings() {
+  local v
+  for v in $(compgen -e | grep -E "$1" || true); do
+    [[ " $(echo $KNOWN) " == *" $v "* ]] || die "unknown setting $v (known: $(echo $KNOWN))"
+  done
+}
+
+load_recipe() {
+  DEMO=0
+  [ -n "${RECIPE:-}" ] || return 0
+  local file=$RECIPE
+  [ -f "$file" ] || file=$ROOT/scripts/recipes/$RECIPE.env
+  [ -f "$file" ] || die "recipe $RECIPE not found (scripts/recipes/: $(cd "$ROOT/scripts/recipes" && ls *.env | sed 's/\.env$//' | tr '\n' ' '))"
+  [[ " $* " == *" $(basename "$file") "* ]] && DEMO=1
+  if [ "$DEMO" = 1 ]; then [ -x "$PY" ] || bash "$ROOT/scripts/setup.sh" all; bash "$ROOT/scripts/setup.sh" models >/dev/null; fi
+  # shellcheck disable=SC1090
+  source "$file"
+}
 
 check_stage_names() {  # REDO and STAGES must name real stages
   local s
