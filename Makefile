@@ -8,7 +8,7 @@ setup:
 	bash scripts/setup.sh all
 
 test: setup
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q --durations=25
 
 test-fast: 
 	bash scripts/setup.sh main

@@ -21,7 +21,8 @@
 #                  scripts/configs/alice_sft.yaml for every training, TEACHER_TRAIN_ARGS for the teacher's
 #   KEEP_INVALID   1: every raw uncertainty statement reaches the student (the original); default 0
 #   LIMIT_TRANSFER, LIMIT_EVAL   only the first N transfer / evaluation questions
-#   GPUS, TEACHER_TP, STUDENT_TP, SUMMARISER_TP, GPU_MEMORY_UTILIZATION, SEED, INFER_ARGS
+#   GPUS, TEACHER_TP, STUDENT_TP, MID_TP, SUMMARISER_TP, GPU_MEMORY_UTILIZATION, SEED, INFER_ARGS
+#   NPROC, NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT   multi-node training (docs/gpu.md)
 #   FORCE=1, REDO="stage ...", STAGES="stage ..."   (the stage runner: scripts/stage_runner.sh)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,7 +34,8 @@ source "$ROOT/scripts/stage_runner.sh"
 
 KNOWN="DATASET SOURCE RECIPE DEMO DEMO_SIZES RUN TEACHER_BASE STUDENT_BASE MID_BASE SUMMARISER EMBEDDER N_SAMPLES
 MAX_TOKENS BASELINES CASCADE FINETUNE TEACHER_FINETUNE TRAIN_ARGS TEACHER_TRAIN_ARGS INFER_ARGS KEEP_INVALID
-LIMIT_TRANSFER LIMIT_EVAL GPUS TEACHER_TP STUDENT_TP SUMMARISER_TP GPU_MEMORY_UTILIZATION SEED FORCE REDO STAGES"
+LIMIT_TRANSFER LIMIT_EVAL GPUS TEACHER_TP STUDENT_TP MID_TP SUMMARISER_TP GPU_MEMORY_UTILIZATION NPROC NNODES NODE_RANK
+MASTER_ADDR MASTER_PORT SEED FORCE REDO STAGES"
 check_settings '^(TEACHER_|STUDENT_|MID_|SUMMARI|EMBED|N_SAMPLE|MAX_TOKEN|BASELINE|CASCADE|FINETUNE|TRAIN_|INFER_|KEEP_|LIMIT_|DEMO_|GPU_MEM)'
 
 # ---------------------------------------------------------------- settings
@@ -62,8 +64,10 @@ EMBEDDER=${EMBEDDER:-}
 SEED=${SEED:-0}
 GPUS=${GPUS:-}
 NGPU=$([ -n "$GPUS" ] && awk -F, '{print NF}' <<<"$GPUS" || echo "")
-TEACHER_TP=${TEACHER_TP:-$NGPU} STUDENT_TP=${STUDENT_TP:-$NGPU} SUMMARISER_TP=${SUMMARISER_TP:-$NGPU}
+TEACHER_TP=${TEACHER_TP:-$NGPU} STUDENT_TP=${STUDENT_TP:-$NGPU} MID_TP=${MID_TP:-$NGPU} SUMMARISER_TP=${SUMMARISER_TP:-$NGPU}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
 for b in $BASELINES; do [[ " w2sg_cot w2sg_qa base zero_shot " == *" $b "* ]] || die "BASELINES holds w2sg_cot w2sg_qa base zero_shot, not '$b'"; done
 for f in "$FINETUNE" "$TEACHER_FINETUNE"; do [[ "$f" == full || "$f" == lora ]] || die "FINETUNE is full or lora, not '$f'"; done
 [[ "$CASCADE" =~ ^[01]$ && "$KEEP_INVALID" =~ ^[01]$ ]] || die "CASCADE and KEEP_INVALID are 0 or 1"
@@ -71,6 +75,14 @@ for f in "$FINETUNE" "$TEACHER_FINETUNE"; do [[ "$f" == full || "$f" == lora ]] 
 if [[ "$DATASET" == hotpotqa || "$DATASET" == triviaqa ]] && [ -z "$EMBEDDER" ]; then
   EMBEDDER=$ROOT/.cache/models/all-minilm-l6-v2; [ -d "$EMBEDDER" ] || "$PY" -m src.models fetch all-minilm-l6-v2
 fi
+if [ "$NNODES" -gt 1 ]; then
+  [ -n "${MASTER_ADDR:-}" ] || die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"
+  if [ "$NODE_RANK" != 0 ]; then  # only node 0 runs the pipeline; the others join its training steps
+    echo "node $NODE_RANK: run 'bash scripts/train.sh ...' for each training step node 0 starts (docs/gpu.md)"; exit 0
+  fi
+fi
+export NNODES NODE_RANK
+for v in NPROC MASTER_ADDR MASTER_PORT; do [ -n "${!v:-}" ] && export "${v?}"; done
 if [ -n "$GPUS" ]; then export CUDA_VISIBLE_DEVICES=$GPUS
 else export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}; fi  # docs/demo.md
 has_baseline() { [[ " $BASELINES " == *" $1 "* ]]; }
@@ -121,15 +133,17 @@ trained() { if [ "$3" = lora ]; then echo "$M/${1}_merged -"; else echo "$M/$1 -
 sft() { "$PY" -m src.alice.prepare sft --lf "$LF" "$@"; }
 sample_seeds() { seq $(( SEED * 1000 )) $(( SEED * 1000 + N_SAMPLES - 1 )); }
 
-# alice_steps DIR TEACHER_SAMPLES QUESTIONS STUDENT: clusters, uncertainty, the student's zero-shot
+# alice_steps DIR TEACHER_SAMPLES QUESTIONS STUDENT STUDENT_TP: clusters, uncertainty, the student's zero-shot
 # answers and revisions -> DIR/student_train.jsonl (every file joined by question id)
 alice_steps() {
-  local dir=$1 samples=$2 questions=$3 student=$4 subset=() embed=() keep=()
+  local dir=$1 samples=$2 questions=$3 student=$4 tp=$5 subset=() embed=() keep=()
   [ "$questions" != "$D/transfer.jsonl" ] && subset=(--subset)
   [ -n "$EMBEDDER" ] && embed=(--embedder "$EMBEDDER")
   [ "$KEEP_INVALID" = 1 ] && keep=(--keep_invalid)
   mkdir -p "$dir"
-  "$PY" -m src.alice.cluster --dataset "$DATASET" --questions "$questions" --samples "$samples" --out "$dir/clusters.jsonl" "${subset[@]}" "${embed[@]}"
+  # shellcheck disable=SC2046
+  "$PY" -m src.alice.cluster --dataset "$DATASET" --questions "$questions" --samples "$samples" --out "$dir/clusters.jsonl" "${subset[@]}" "${embed[@]}" \
+    --seeds $(sample_seeds)
   "$PY" -m src.alice.uncertainty requests --dataset "$DATASET" --clusters "$dir/clusters.jsonl" --out "$dir"
   if [ -s "$dir/summary_requests.jsonl" ]; then
     infer "$SUMMARISER -" "$SUMMARISER_TP" "$dir/summaries:$dir/summary_requests.jsonl" --temperature 0.9 --top_p 0.95
@@ -137,9 +151,9 @@ alice_steps() {
   "$PY" -m src.alice.uncertainty collect --clusters "$dir/clusters.jsonl" --summaries "$dir/summaries/output.jsonl" --out "$dir" "${keep[@]}"
   "$PY" -m src.alice.proactive zero-shot --uncertainty "$dir/uncertainty.jsonl" --out "$dir"
   if [ -s "$dir/zero_shot_requests.jsonl" ]; then
-    infer "$student -" "$STUDENT_TP" "$dir/zero_shot:$dir/zero_shot_requests.jsonl" --temperature 0.9 --top_p 0.95
+    infer "$student -" "$tp" "$dir/zero_shot:$dir/zero_shot_requests.jsonl" --temperature 0.9 --top_p 0.95
     "$PY" -m src.alice.proactive revise --dataset "$DATASET" --uncertainty "$dir/uncertainty.jsonl" --zero_shot "$dir/zero_shot/output.jsonl" --out "$dir"
-    infer "$student -" "$STUDENT_TP" "$dir/revisions:$dir/revision_requests.jsonl" --temperature 0.9 --top_p 0.95 --seed $(( SEED + 1 ))
+    infer "$student -" "$tp" "$dir/revisions:$dir/revision_requests.jsonl" --temperature 0.9 --top_p 0.95 --seed $(( SEED + 1 ))
   else mkdir -p "$dir/zero_shot" "$dir/revisions" && : > "$dir/zero_shot/output.jsonl" && : > "$dir/revisions/output.jsonl"; fi
   "$PY" -m src.alice.proactive collect --dataset "$DATASET" --uncertainty "$dir/uncertainty.jsonl" --zero_shot "$dir/zero_shot/output.jsonl" \
     --revisions "$dir/revisions/output.jsonl" --originals "$dir/originals.jsonl" "$dir/na_originals.jsonl" --out "$dir/student_train.jsonl"
@@ -180,21 +194,21 @@ s_sampling() {  # N samples per transfer question (T 0.9, top_p 0.95, seeds 1000
   infer "$(trained teacher "$TEACHER_BASE" "$TEACHER_FINETUNE")" "$TEACHER_TP" "$S/sampling/teacher:$D/transfer.jsonl" \
     --temperature 0.9 --top_p 0.95 --num_samples "$N_SAMPLES" --seeds $(sample_seeds)
 }
-s_alice_data() { alice_steps "$S/alice" "$S/sampling/teacher" "$D/transfer.jsonl" "$STUDENT_BASE"; }
+s_alice_data() { alice_steps "$S/alice" "$S/sampling/teacher" "$D/transfer.jsonl" "$STUDENT_BASE" "$STUDENT_TP"; }
 s_student_sft() {
   sft --rows "$S/alice/student_train.jsonl" --name alice
   # shellcheck disable=SC2086
   train alice alice "$STUDENT_BASE" "$FINETUNE" $TRAIN_ARGS
 }
 s_cascade() {  # teacher -> mid on the first half of the transfer questions (by id), mid -> strong on the second
-  alice_steps "$S/cascade_mid" "$S/sampling/teacher" "$D/transfer_mid.jsonl" "$MID_BASE"
+  alice_steps "$S/cascade_mid" "$S/sampling/teacher" "$D/transfer_mid.jsonl" "$MID_BASE" "$MID_TP"
   sft --rows "$S/cascade_mid/student_train.jsonl" --name cascade_mid
   # shellcheck disable=SC2086
   train mid cascade_mid "$MID_BASE" "$FINETUNE" $TRAIN_ARGS
   # shellcheck disable=SC2046
-  infer "$(trained mid "$MID_BASE" "$FINETUNE")" "$STUDENT_TP" "$S/cascade_mid/samples:$D/transfer_strong.jsonl" \
+  infer "$(trained mid "$MID_BASE" "$FINETUNE")" "$MID_TP" "$S/cascade_mid/samples:$D/transfer_strong.jsonl" \
     --temperature 0.9 --top_p 0.95 --num_samples "$N_SAMPLES" --seeds $(sample_seeds)
-  alice_steps "$S/cascade_strong" "$S/cascade_mid/samples" "$D/transfer_strong.jsonl" "$STUDENT_BASE"
+  alice_steps "$S/cascade_strong" "$S/cascade_mid/samples" "$D/transfer_strong.jsonl" "$STUDENT_BASE" "$STUDENT_TP"
   sft --rows "$S/cascade_strong/student_train.jsonl" --name cascade
   # shellcheck disable=SC2086
   train cascade cascade "$STUDENT_BASE" "$FINETUNE" $TRAIN_ARGS
@@ -240,7 +254,7 @@ s_evaluate() {  # greedy, every model on the evaluation split; models that share
     [ -n "$GPU_MEMORY_UTILIZATION" ] && gpu+=(--gpu_memory_utilization "$GPU_MEMORY_UTILIZATION")
     # shellcheck disable=SC2086
     "$PY" -m src.inference --benchmark "$BENCH" --model_dir "$base" "${jobs[@]}" --max_tokens "$MAX_TOKENS" \
-      "${gpu[@]}" --quiet --temperature 0 $INFER_ARGS
+      "${gpu[@]}" --quiet --no_eval --temperature 0 $INFER_ARGS  # the report grades (cot and qa styles)
   done
 }
 s_report() { "$PY" -m src.alice.report "$RUN" --dataset "$DATASET"; }

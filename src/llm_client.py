@@ -209,8 +209,8 @@ class HTTPBackend:
                 kwargs["extra_body"] = {"top_k": req.top_k}  # vLLM and most open servers; not OpenAI
             error = None
             for attempt in range(self.retries + 1):
-                await pace()
-                async with sem:
+                async with sem:  # a start slot is booked only by a request that can start now
+                    await pace()
                     in_flight[0] += 1
                     stats.max_in_flight = max(stats.max_in_flight, in_flight[0])
                     stats.sent += 1
@@ -273,7 +273,7 @@ class VLLMBackend:
             pending: list[tuple[int, Result]] = []
             last = time.monotonic()
             for i, text, reason in self.engine.stream(batch):
-                pending.append((index[members[i]], Result(text, None if text else "empty message", reason)))
+                pending.append((index[members[i]], Result(text or None, None if text else "empty message", reason)))
                 if time.monotonic() - last > 2.0:
                     finished(pending)
                     pending, last = [], time.monotonic()
@@ -314,6 +314,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rpm", type=float, default=None)
     ap.add_argument("--retries", type=int, default=6)
     ap.add_argument("--retry_failed", action="store_true")
+    ap.add_argument("--allow_failures", action="store_true",
+                    help="exit 0 even when some requests failed (they are recorded as failures either way)")
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--top_p", type=float, default=1.0)
     ap.add_argument("--top_k", type=int, default=None)
@@ -335,6 +337,10 @@ def main(argv=None) -> int:
         failed = sum(not r.ok for r in results)
         print(f"[llm] {len(results)} answers ({failed} failures, {client.stats.from_cache} from the cache, "
               f"{client.stats.sent} sent) -> {args.out}")
+        if failed and not args.allow_failures:
+            first = next(r for r in results if not r.ok)
+            raise RuntimeError(f"{failed} of {len(results)} requests failed (first: {first.error}); they are "
+                               f"recorded in {args.out}; rerun with --retry_failed, or pass --allow_failures")
     return run_cli(go)
 
 

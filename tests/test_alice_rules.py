@@ -314,6 +314,12 @@ def test_samples_of_a_subset_of_the_questions(tmp_path):
     assert load_samples(tmp_path, [22, 23], subset=True) == {22: ["#### 02", "#### 12"], 23: ["#### 03", "#### 13"]}
     with pytest.raises(DataError, match="not a transfer question"):
         load_samples(tmp_path, [22, 23])
+    # a seed folder left by an earlier run with more samples is not mixed in when the seeds are given
+    write_jsonl(tmp_path / "seed2/output.jsonl", [{"id": j, "row_id": 20 + j, "response": "#### stale"} for j in range(4)])
+    assert load_samples(tmp_path, [22], subset=True, seeds=[0, 1]) == {22: ["#### 02", "#### 12"]}
+    assert load_samples(tmp_path, [22], subset=True)[22][-1] == "#### stale"
+    with pytest.raises(FileNotFoundError, match="seed5"):
+        load_samples(tmp_path, [22], subset=True, seeds=[0, 5])
 
 
 def test_qa_loaders_on_local_copies_in_the_hubs_layout(tmp_path):

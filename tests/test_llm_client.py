@@ -155,6 +155,16 @@ def test_http_failure_is_recorded_as_a_failure(server, tmp_path):
     assert not again.run([too_long])[0].ok and again.stats.sent == 0  # stays a failure, not resent
     retry = http_client(server.url, "tiny", cache, quiet=True, retry_failed=True)
     assert not retry.run([too_long])[0].ok and retry.stats.sent == 1
+    # the command line: a failed request is in the output as a failure, and the exit code says so
+    from src.llm_client import main
+    from src.jsonio import read_jsonl, write_jsonl
+    write_jsonl(tmp_path / "req.jsonl", [{"id": "a", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 100_000}])
+    cli = ["--requests", str(tmp_path / "req.jsonl"), "--out", str(tmp_path / "out.jsonl"), "--base_url", server.url,
+           "--model", "tiny", "--cache", str(cache)]
+    assert main(cli) == 1
+    [row] = read_jsonl(tmp_path / "out.jsonl")
+    assert row["id"] == "a" and row["text"] is None and "400" in row["error"]
+    assert main(cli + ["--allow_failures"]) == 0
 
 
 @pytest.mark.slow

@@ -27,11 +27,20 @@ from .answers import DATASETS, final_answer
 from .clustering import embedding_same, final_response, leader_clusters, marker_same
 
 
-def load_samples(samples_dir: Path, ids: list[int], subset: bool = False) -> dict[int, list[str]]:
+def load_samples(samples_dir: Path, ids: list[int], subset: bool = False,
+                 seeds: list[int] | None = None) -> dict[int, list[str]]:
     """Every question's samples in seed order (seed<k> folders sorted by k); each seed must answer
-    every question once. ``subset``: the questions are a part of those sampled (cascade Alice's
-    halves); other ids are skipped instead of being an error."""
-    dirs = sorted((p for p in Path(samples_dir).glob("seed*") if p.name[4:].isdigit()), key=lambda p: int(p.name[4:]))
+    every question once. ``seeds``: read exactly these seed folders (a folder left by an earlier run
+    with more samples is not mixed in); default every seed<k> folder. ``subset``: the questions are
+    a part of those sampled (cascade Alice's halves); other ids are skipped instead of being an error."""
+    if seeds is not None:
+        dirs = [Path(samples_dir) / f"seed{k}" for k in sorted(seeds)]
+        absent = [d.name for d in dirs if not (d / "output.jsonl").is_file()]
+        if absent:
+            raise FileNotFoundError(f"{samples_dir}: no output.jsonl for {', '.join(absent[:5])}"
+                                    f"{' ...' if len(absent) > 5 else ''} (finish the sampling run first)")
+    else:
+        dirs = sorted((p for p in Path(samples_dir).glob("seed*") if p.name[4:].isdigit()), key=lambda p: int(p.name[4:]))
     if not dirs:
         raise FileNotFoundError(f"{samples_dir}: no seed<k>/output.jsonl (sample with src.inference --num_samples N)")
     out: dict[int, list[str]] = {i: [] for i in ids}
@@ -53,8 +62,10 @@ def load_samples(samples_dir: Path, ids: list[int], subset: bool = False) -> dic
 
 
 def embed(texts: list[str], model_dir: str, instruction: str = "", batch: int = 64):
-    """Mean-pooled sentence embeddings from a transformers encoder (all-MiniLM-L6-v2, instructor-style
-    models with ``instruction`` prepended to every text)."""
+    """Mean-pooled sentence embeddings from a transformers encoder whose embedding is its mean-pooled
+    last hidden state (all-MiniLM-L6-v2 and other BERT-style sentence-transformers). ``instruction``
+    is prepended to every text (for an instruction-tuned encoder; MiniLM is not one). The original's
+    hkunlp/instructor-large adds a Dense layer through the INSTRUCTOR package and is not loaded here."""
     import torch
     from transformers import AutoModel, AutoTokenizer
     tok, model = AutoTokenizer.from_pretrained(model_dir), AutoModel.from_pretrained(model_dir).eval()
@@ -68,16 +79,19 @@ def embed(texts: list[str], model_dir: str, instruction: str = "", batch: int = 
     return torch.cat(vecs).numpy()
 
 
+INSTRUCTION = 'Represent the paragraph for the question "{question}": '
+
+
 def cluster_all(dataset: str, questions: list[dict], samples: dict[int, list[str]], embedder: str | None = None,
-                threshold: float = 0.9) -> list[dict]:
+                threshold: float = 0.9, instruct: bool = False) -> list[dict]:
     rows = []
     for q in questions:
         responses = samples[q["id"]]
         if dataset in ("hotpotqa", "triviaqa"):
             if not embedder:
                 raise ValueError(f"{dataset}: answers are compared by embeddings; give --embedder MODEL_DIR")
-            same = embedding_same(embed(responses, embedder, f'Represent the paragraph for the question "{q["question"]}": '),
-                                  threshold)
+            instruction = INSTRUCTION.format(question=q["question"]) if instruct else ""
+            same = embedding_same(embed(responses, embedder, instruction), threshold)
         else:
             same = marker_same([final_answer(dataset, r) for r in responses])
         clusters = leader_clusters(responses, same)
@@ -103,14 +117,18 @@ def main(argv=None) -> int:
     ap.add_argument("--samples", required=True, help="folder of seed<k>/output.jsonl")
     ap.add_argument("--out", required=True)
     ap.add_argument("--embedder", default=None, help="sentence-embedding model folder (HotpotQA, TriviaQA)")
+    ap.add_argument("--instruct", action="store_true",
+                    help="prepend the original's instructor-style instruction (an instruction-tuned embedder)")
     ap.add_argument("--subset", action="store_true", help="the questions are a part of the sampled ones")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help="the sampling seeds to read (default: every seed<k> folder)")
     ap.add_argument("--threshold", type=float, default=0.9, help="cosine similarity above which two QA answers are the same")
     args = ap.parse_args(argv)
 
     def go():
         questions = read_jsonl(args.questions, required=("id", "question"))
-        samples = load_samples(Path(args.samples), [q["id"] for q in questions], args.subset)
-        rows = cluster_all(args.dataset, questions, samples, args.embedder, args.threshold)
+        samples = load_samples(Path(args.samples), [q["id"] for q in questions], args.subset, args.seeds)
+        rows = cluster_all(args.dataset, questions, samples, args.embedder, args.threshold, args.instruct)
         out = write_jsonl(args.out, rows)
         s = stats(rows)
         write_json(out.with_suffix(".stats.json"), s, indent=2)

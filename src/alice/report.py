@@ -71,7 +71,9 @@ def step_stats(dataset: str, run: Path, part: str) -> dict | None:
     d = run / "steps" / part
     if not (d / "student_train.stats.json").is_file():
         return None
-    gold = {r["id"]: r["answer"] for r in read_jsonl(run / "data" / "transfer.jsonl")}
+    # transfer rows carry the training answer (TriviaQA: answer.value alone); its scorer takes a list
+    gold = {r["id"]: [r["answer"]] if dataset == "triviaqa" else r["answer"]
+            for r in read_jsonl(run / "data" / "transfer.jsonl")}
     clusters = _json(d / "clusters.stats.json")
     train = read_jsonl(d / "student_train.jsonl")
     right: dict[str, list[bool]] = {}
