@@ -8,6 +8,8 @@
 #                            default), or BASE_MODEL = the base and ADAPTER = the stage I adapter)
 #            alice_sft      (Alice: full-parameter SFT in the model's chat template; ZeRO-2 on GPUs)
 #            alice_sft_lora (the same with LoRA)
+#            guiding_sft    (the Guiding study: full-parameter SFT, the paper's settings, either stage)
+#            guiding_sft_lora (the same with LoRA)
 #            export         (merge: ADAPTER = "ADAPTER1[,ADAPTER2]"; DATASET is ignored, use -)
 # DATASET    a name in $DATASET_DIR/dataset_info.json (default data/llama_factory), e.g. gsm8k_1, gsm8k_2
 # ADAPTER    optional; '-' for none
@@ -22,7 +24,7 @@
 # Export always runs as one process.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ $# -lt 4 ]; then sed -n 2,21p "$0"; exit 2; fi
+if [ $# -lt 4 ]; then sed -n 2,24p "$0"; exit 2; fi
 STAGE=$1 DATASET=$2 BASE=$3 OUT=$4; shift 4
 ADAPTER=-
 if [ $# -gt 0 ] && [[ "$1" != *=* ]]; then ADAPTER=$1; shift; fi
@@ -34,10 +36,11 @@ case "$STAGE" in
   weak_sft|ceiling_sft|full_weak_sft|stage1_sft) CONFIG=sft_lora.yaml ;;
   weak_sft_full) CONFIG=sft_full.yaml ;;
   alice_sft|alice_sft_lora) CONFIG=alice_sft.yaml ;;
+  guiding_sft|guiding_sft_lora) CONFIG=guiding_sft.yaml ;;
   dpo) CONFIG=stage2_dpo.yaml ;;
   orpo) CONFIG=stage2_orpo.yaml ;;
   export) CONFIG=export.yaml ;;
-  *) die "unknown stage '$STAGE' (weak_sft, weak_sft_full, ceiling_sft, full_weak_sft, stage1_sft, alice_sft, alice_sft_lora, dpo, orpo, export)" ;;
+  *) die "unknown stage '$STAGE' (weak_sft, weak_sft_full, ceiling_sft, full_weak_sft, stage1_sft, alice_sft, alice_sft_lora, guiding_sft, guiding_sft_lora, dpo, orpo, export)" ;;
 esac
 [ -x "$TPY" ] || die "no training environment at $TPY; run: bash scripts/setup.sh train"
 
@@ -45,7 +48,7 @@ ARGS=("model_name_or_path=$BASE")
 [ "$ADAPTER" != - ] && ARGS+=("adapter_name_or_path=$ADAPTER")
 DS_CONFIG=ds_z3_config.json
 case "$STAGE" in alice_sft*) DS_CONFIG=ds_z2_config.json ;; esac  # the Alice recipe: ZeRO-2, as its paper
-[ "$STAGE" = alice_sft_lora ] && ARGS+=(finetuning_type=lora lora_rank=8 lora_alpha=16 lora_dropout=0.0 lora_target=all)
+[[ "$STAGE" == *_sft_lora ]] && ARGS+=(finetuning_type=lora lora_rank=8 lora_alpha=16 lora_dropout=0.0 lora_target=all)
 if [ "$STAGE" = export ]; then
   ARGS+=("export_dir=$OUT")
   EXTRA=(--export)

@@ -25,6 +25,8 @@ demo_separator      what follows each few-shot demonstration
 answer_marker       the text that shows a response has a final answer (the original demonstration
                     choice keeps such responses): the answer key, or ``\boxed`` for OlympicArena
 data                ``python -m src.data`` source kinds this benchmark can be built from
+system              chat prompts: a system turn before the question ("" = an empty one, as the
+                    Guiding study's evaluation); None = no system turn of ours
 
 A new benchmark is one ``register(Benchmark(...))`` call; ``src.inference``, ``src.eval``,
 ``src.construct_training_data``, ``src.report`` and the run scripts take ``--benchmark NAME`` /
@@ -122,8 +124,16 @@ def alice_judge(ds: str) -> Judge:
     return Judge(f"alice_{ds}", grade, None, ("original", "strict", "original_qa", "strict_qa"))
 
 
+def grade_guiding(rows, golds, answer_key="", mode="sympy", timeout=DEFAULT_TIMEOUT, workers=None):
+    """The Guiding study's benchmarks (src/guiding/benchmarks.py): the last boxed answer against the
+    gold answer, Minerva-normalised, compared as strings then symbolically."""
+    from .guiding.benchmarks import grade
+    return grade(rows, golds, answer_key, mode, timeout, workers)
+
+
 JUDGES = {
     "minerva": Judge("minerva", grade_minerva, None, ("exact", "sympy", "math_verify")),
+    "guiding": Judge("guiding", grade_guiding, None, ("sympy", "exact", "math_verify")),
     "olympic": Judge("olympic", grade_olympic, agreement_olympic, ("olympic",)),
     **{f"alice_{ds}": alice_judge(ds) for ds in ("gsm8k", "arc", "hotpotqa", "triviaqa")},
 }
@@ -147,6 +157,7 @@ class Benchmark:
     demo_separator: str = "\n\n"
     answer_marker: str = ""  # what shows a response has a final answer (demonstration choice); "" = answer_key
     data: tuple[str, ...] = ("from", "hub")
+    system: str | None = None  # chat prompts: a system turn first ("" = empty); None = none
     description: str = ""
 
     def __post_init__(self):
@@ -254,6 +265,19 @@ for _ds, _key, _desc in (
         ("triviaqa", "", "TriviaQA rc for Alice (train halves, 20 % transfer; validation; aliases as gold)")):
     register(Benchmark(name=f"alice_{_ds}", answer_key=_key, stop=(), prompt_style="chat", max_tokens=4096,
                        judge=f"alice_{_ds}", iterations=1, strip_responses=False, data=("alice",), description=_desc))
+
+
+# The Guiding study's five evaluation benchmarks (src/guiding/benchmarks.py: loaders, MCQ conversion,
+# the answer rule): the paper's chat prompt (an empty system turn, the question as the only user
+# turn), 1,680 new tokens; its sampling (T 0.6, top_p 0.9, top_k 50) is set by run_guiding.sh.
+for _name, _desc in (("math500", "MATH-500 for the Guiding study (500; gold = the answer)"),
+                     ("olympic", "OlympicArena Math val without figures for the Guiding study (213)"),
+                     ("jee", "JEEBench math for the Guiding study (MCQs made open-ended; 163)"),
+                     ("sat", "AGIEval SAT-Math for the Guiding study (made open-ended; 220)"),
+                     ("gaokao", "AGIEval Gaokao-Mathcloze for the Guiding study (translated; 118)")):
+    register(Benchmark(name=f"guiding_{_name}", answer_key="", stop=(), prompt_style="chat", max_tokens=1680,
+                       judge="guiding", iterations=1, strip_responses=False, data=("guiding",), system="",
+                       answer_marker="\\boxed", description=_desc))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -202,7 +202,7 @@ class HFEngine:
                       stop_strings=list(d.stop) or None, tokenizer=self.tok)
         if sample:
             set_seed(seed)
-            kwargs.update(temperature=d.temperature, top_p=d.top_p, top_k=0)
+            kwargs.update(temperature=d.temperature, top_p=d.top_p, top_k=d.top_k or 0)
         else:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         with torch.no_grad(), base_only:

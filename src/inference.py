@@ -60,6 +60,7 @@ def parse_args(argv=None):
     a("--seed", type=int, default=42, help="engine seed; with --temperature > 0 and no --num_samples, the sample seed")
     a("--temperature", type=float, default=0.0)
     a("--top_p", type=float, default=1.0)
+    a("--top_k", type=int, default=None, help="sample from the k most likely tokens (default: no cut)")
     a("--presence_penalty", type=float, default=0.0)
     a("--frequency_penalty", type=float, default=0.0)
     a("--stop", nargs="+", default=None, help="default: the benchmark's stop strings")
@@ -202,7 +203,7 @@ def run(args) -> list[Path]:
         if args.prompt_style == "chat":
             if not args.model_dir:
                 raise ValueError("--prompt_style chat needs --model_dir (its tokenizer's chat template)")
-            prompts = chat_prompts(tokenizer(args), questions)
+            prompts = chat_prompts(tokenizer(args), questions, args.bench.system)
         else:
             prompts = get_prompts(questions, demos, args.prompt_style)
         jobs += [Job(path, data, prompts, seed, adapter, keys) for path, seed in output_files(out, args)]
@@ -239,7 +240,8 @@ def made_by(args, job: Job, dec: Decoding, backend: str, model_fp: str, adapter_
     return {"model": model_fp, "adapter": adapter_fps.get(job.adapter), "backend": backend, "dtype": args.dtype,
             "decoding": {"temperature": dec.temperature, "top_p": dec.top_p, "max_tokens": dec.max_tokens,
                          "stop": list(dec.stop), "presence_penalty": dec.presence_penalty,
-                         "frequency_penalty": dec.frequency_penalty},
+                         "frequency_penalty": dec.frequency_penalty,
+                         **({"top_k": dec.top_k} if dec.top_k is not None else {})},
             "seed": job.seed, "prompts": provenance.hash_texts(job.prompts), "questions": len(job.prompts),
             "benchmark": args.bench.name, "store": "strip" if args.bench.strip_responses else "raw"}
 
@@ -299,7 +301,7 @@ def generate(args, backend: str, jobs: list[Job]) -> None:
     from tqdm import tqdm
 
     dec = Decoding(args.temperature, args.top_p, args.max_tokens, stop_strings(args),
-                   args.presence_penalty, args.frequency_penalty)
+                   args.presence_penalty, args.frequency_penalty, top_k=args.top_k)
     model_fp = provenance.fingerprint(args.model_dir)
     adapter_fps = {a: provenance.fingerprint(a) for a in {j.adapter for j in jobs if j.adapter}}
     records = {j.path: made_by(args, j, dec, backend, model_fp, adapter_fps) for j in jobs}

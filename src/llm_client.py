@@ -130,7 +130,9 @@ class Client:
             elif k not in queued:
                 todo.append(i)
                 queued.add(k)
-        self._log(f"[llm] {len(requests)} requests: {len(requests) - len(todo)} from the cache, {len(todo)} to send")
+        hits = sum(r is not None for r in results)
+        self._log(f"[llm] {len(requests)} requests: {hits} from the cache, {len(requests) - hits - len(todo)} repeats "
+                  f"of another request, {len(todo)} to send")
         done = 0
 
         def finished(batch: list[tuple[int, Result]]) -> None:
@@ -300,6 +302,28 @@ def requests_from_rows(rows: list[dict], defaults: dict) -> list[Request]:
     return out
 
 
+def add_client_args(ap: argparse.ArgumentParser) -> None:
+    """The backend options every step that calls a model shares."""
+    g = ap.add_argument_group("model (one of: an OpenAI-compatible endpoint, or a local model in process)")
+    g.add_argument("--base_url", default=None, help="an OpenAI-compatible endpoint (…/v1); key from OPENAI_API_KEY")
+    g.add_argument("--model", default=None, help="the endpoint's model name")
+    g.add_argument("--model_dir", default=None, help="a local model for the in-process vLLM engine")
+    g.add_argument("--concurrency", type=int, default=8)
+    g.add_argument("--rpm", type=float, default=None, help="request starts per minute (the original: 80)")
+    g.add_argument("--retries", type=int, default=6)
+    g.add_argument("--retry_failed", action="store_true", help="send again what the cache holds as failed")
+    g.add_argument("--max_model_len", type=int, default=None, help="in-process engine only")
+
+
+def client_from_args(args, cache, quiet: bool = False) -> Client:
+    if bool(args.base_url) == bool(args.model_dir) or (args.base_url and not args.model):
+        raise ValueError("give --base_url and --model (HTTP), or --model_dir (in-process vLLM)")
+    if args.base_url:
+        return http_client(args.base_url, args.model, cache, args.retry_failed, quiet, concurrency=args.concurrency,
+                           rpm=args.rpm, retries=args.retries)
+    return vllm_client(args.model_dir, cache, args.retry_failed, quiet, max_model_len=args.max_model_len)
+
+
 def main(argv=None) -> int:
     from .cli import run_cli
     ap = argparse.ArgumentParser(prog="python -m src.llm_client", description=__doc__,
@@ -307,13 +331,7 @@ def main(argv=None) -> int:
     ap.add_argument("--requests", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--cache", default=None, help="default: OUT with .cache.jsonl")
-    ap.add_argument("--base_url", default=None, help="an OpenAI-compatible endpoint (…/v1)")
-    ap.add_argument("--model", default=None, help="the endpoint's model name")
-    ap.add_argument("--model_dir", default=None, help="a local model for the in-process vLLM engine")
-    ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--rpm", type=float, default=None)
-    ap.add_argument("--retries", type=int, default=6)
-    ap.add_argument("--retry_failed", action="store_true")
+    add_client_args(ap)
     ap.add_argument("--allow_failures", action="store_true",
                     help="exit 0 even when some requests failed (they are recorded as failures either way)")
     ap.add_argument("--temperature", type=float, default=0.0)
@@ -323,15 +341,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     def go():
-        if bool(args.base_url) == bool(args.model_dir) or (args.base_url and not args.model):
-            raise ValueError("give --base_url and --model (HTTP), or --model_dir (in-process vLLM)")
         rows = read_jsonl(args.requests, required=("messages",))
         reqs = requests_from_rows(rows, {"temperature": args.temperature, "top_p": args.top_p, "top_k": args.top_k,
                                          "max_tokens": args.max_tokens})
         cache = args.cache or str(Path(args.out).with_suffix(".cache.jsonl"))
-        client = (http_client(args.base_url, args.model, cache, args.retry_failed, concurrency=args.concurrency,
-                              rpm=args.rpm, retries=args.retries) if args.base_url
-                  else vllm_client(args.model_dir, cache, args.retry_failed))
+        client = client_from_args(args, cache)
         results = client.run(reqs)
         write_jsonl(args.out, [{"id": row.get("id", n), **asdict(r)} for n, (row, r) in enumerate(zip(rows, results))])
         failed = sum(not r.ok for r in results)

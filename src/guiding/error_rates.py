@@ -4,6 +4,13 @@
         -> DIR/hard_er{0,10,...,100}.jsonl, DIR/sub_er{...}.jsonl
     python -m src.guiding.error_rates build --pairs task_sol_pairs.jsonl --er_hard 50 --er_sub 10 --out FILE
         -> the combined set (hard tasks at 50 %, their sub-tasks at 10 %); omit one rate for a one-kind set
+    python -m src.guiding.error_rates build --pairs P --er_hard 50 --rephrased rephrased_pairs.jsonl --out FILE
+        -> Merge-Rephrased: the hard set at 50 % and its paraphrased copy (the same units wrong)
+    --lf DIR (grid, build): also write LLaMA-Factory files DIR/<name>.json {id, content, output}
+        and register them in DIR/dataset_info.json (grid: guiding_hard_er<p>, guiding_sub_er<p>)
+    python -m src.guiding.error_rates natural --judged judged.jsonl --out FILE [--lf DIR --name NAME]
+        -> a weaker teacher's hard set at its natural ER: each full task's first judged sample as the
+           target (judged 0 = wrong); tasks with no verdict are left out and counted
     python -m src.guiding.error_rates swer --annotations FILE
         -> pooled (#wrong steps / #steps) and per-solution mean SWER
 
@@ -26,7 +33,7 @@ import sys
 from pathlib import Path
 
 from ..cli import run_cli
-from ..jsonio import DataError, read_jsonl_numbered, write_jsonl
+from ..jsonio import DataError, read_jsonl_numbered, write_json, write_jsonl
 
 GRID = tuple(range(0, 101, 10))
 SUB_KEY = re.compile(r"^subtask_(\d+)$")
@@ -73,6 +80,43 @@ def combined(pairs: list[dict], er_hard: int | None, er_sub: int | None, seed: i
     return rows
 
 
+def merge_rephrased(pairs: list[dict], rephrased: list[dict], er_hard: int, seed: int = 0) -> tuple[list[dict], int]:
+    """The hard set at ``er_hard`` and, for every hard task with a paraphrase, its paraphrased copy
+    with the same choice of solution (a unit wrong in the set is wrong in its copy).
+    -> (rows, hard tasks without a paraphrase)."""
+    rows = sft_rows(pairs, "hard", er_hard, seed)
+    para = {r["ori_id"]: r["original"] for r in rephrased}
+    extra = [{"ori_id": r["ori_id"], "sub_idx": 0, "instruction": para[r["ori_id"]]["task"],
+              "output": para[r["ori_id"]]["neg_ans" if r["wrong"] else "pos_ans"], "wrong": r["wrong"], "rephrased": True}
+             for r in rows if r["ori_id"] in para]
+    return rows + extra, len(rows) - len(extra)
+
+
+def natural(judged: list[dict]) -> tuple[list[dict], int]:
+    """A weaker teacher's set: per full task (sub_idx 0) its first sample with a verdict.
+    -> (rows, tasks without one)."""
+    rows, skipped = [], 0
+    for r in judged:
+        if r["sub_idx"] != 0:
+            continue
+        first = next(((s, v) for s, v in zip(r["samples"], r["judgements"]) if s and v in (0, 1)), None)
+        if first is None:
+            skipped += 1
+            continue
+        rows.append({"ori_id": r["ori_id"], "sub_idx": 0, "instruction": r["task"], "output": first[0], "wrong": first[1] == 0})
+    return rows, skipped
+
+
+def to_llama_factory(rows: list[dict], lf_dir, name: str) -> Path:
+    """An SFT set as a LLaMA-Factory file {id, content, output}, registered as ``name``."""
+    from .. import registry
+    path = write_json(Path(lf_dir) / f"{name}.json",
+                      [{"id": f"{r['ori_id']}/{r['sub_idx']}{'/r' if r.get('rephrased') else ''}", "content": r["instruction"],
+                        "output": r["output"]} for r in rows])
+    registry.register(lf_dir, name, path)
+    return path
+
+
 def load_pairs(path) -> list[dict]:
     rows = []
     for lineno, row in read_jsonl_numbered(path, required=("ori_id", "original")):
@@ -104,12 +148,21 @@ def main(argv=None) -> int:
     p.add_argument("--pairs", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lf", default=None, help="also write and register LLaMA-Factory files in this folder")
     p = sub.add_parser("build")
     p.add_argument("--pairs", required=True)
     p.add_argument("--er_hard", type=int, default=None)
     p.add_argument("--er_sub", type=int, default=None)
+    p.add_argument("--rephrased", default=None, help="paraphrased pairs: Merge-Rephrased (with --er_hard only)")
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lf", default=None, help="also write and register a LLaMA-Factory file in this folder")
+    p.add_argument("--name", default=None, help="its name (default: guiding_<OUT's stem>)")
+    p = sub.add_parser("natural")
+    p.add_argument("--judged", required=True, help="the weaker teacher's judged.jsonl (src.guiding.teacher judge)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--lf", default=None)
+    p.add_argument("--name", default=None)
     p = sub.add_parser("swer")
     p.add_argument("--annotations", required=True, help="JSONL rows {steps: [bool, ...]}")
     args = ap.parse_args(argv)
@@ -119,15 +172,38 @@ def main(argv=None) -> int:
             rows = [r for _, r in read_jsonl_numbered(args.annotations, required=("steps",))]
             print(json.dumps(swer(rows)))
             return
+        if args.cmd == "natural":
+            from ..jsonio import read_jsonl
+            rows, skipped = natural(read_jsonl(args.judged, required=("ori_id", "sub_idx", "task", "samples", "judgements")))
+            if not rows:
+                raise DataError(f"{args.judged}: no full task has a sample with a verdict")
+            out = write_jsonl(args.out, rows)
+            if args.lf:
+                to_llama_factory(rows, args.lf, args.name or f"guiding_{out.stem}")
+            print(f"[er] natural ER {100 * sum(r['wrong'] for r in rows) / len(rows):.1f} % on {len(rows)} tasks "
+                  f"({skipped} without a verdict left out) -> {out}")
+            return
         pairs = load_pairs(args.pairs)
         if args.cmd == "build":
-            rows = combined(pairs, args.er_hard, args.er_sub, args.seed)
-            write_jsonl(args.out, rows)
-            print(f"[er] {len(rows)} rows, {sum(r['wrong'] for r in rows)} with the incorrect solution -> {args.out}")
+            missing = 0
+            if args.rephrased:
+                if args.er_hard is None or args.er_sub is not None:
+                    raise ValueError("--rephrased (Merge-Rephrased) takes --er_hard and no --er_sub")
+                rows, missing = merge_rephrased(pairs, load_pairs(args.rephrased), args.er_hard, args.seed)
+            else:
+                rows = combined(pairs, args.er_hard, args.er_sub, args.seed)
+            out = write_jsonl(args.out, rows)
+            if args.lf:
+                to_llama_factory(rows, args.lf, args.name or f"guiding_{out.stem}")
+            print(f"[er] {len(rows)} rows, {sum(r['wrong'] for r in rows)} with the incorrect solution"
+                  f"{f', {missing} hard tasks without a paraphrase' if args.rephrased else ''} -> {args.out}")
             return
         for kind in ("hard", "sub"):
             for er in GRID:
-                write_jsonl(Path(args.out) / f"{kind}_er{er}.jsonl", sft_rows(pairs, kind, er, args.seed))
+                rows = sft_rows(pairs, kind, er, args.seed)
+                write_jsonl(Path(args.out) / f"{kind}_er{er}.jsonl", rows)
+                if args.lf:
+                    to_llama_factory(rows, args.lf, f"guiding_{kind}_er{er}")
         print(f"[er] {len(pairs)} tasks, {len(units(pairs, 'sub'))} sub-tasks: 2 x {len(GRID)} sets -> {args.out}")
     return run_cli(go)
 

@@ -34,13 +34,33 @@ def task_rejected(task: str, solution: str, original: bool = False) -> str | Non
     return None
 
 
-def subtask_count(bert_length: int) -> int | None:
-    """≤ 400 or > 1600 bert-base-uncased tokens: skipped; 401-1000: 2 sub-tasks; 1001-1600: 3."""
-    if 401 <= bert_length <= 1000:
-        return 2
-    if 1001 <= bert_length <= 1600:
-        return 3
+BANDS = ((401, 1000, 2), (1001, 1600, 3))  # (lowest, highest length, sub-tasks): the original's
+
+
+def subtask_count(bert_length: int, bands=BANDS) -> int | None:
+    """≤ 400 or > 1600 bert-base-uncased tokens: skipped; 401-1000: 2 sub-tasks; 1001-1600: 3
+    (``bands``: other (low, high, k) bands)."""
+    for low, high, k in bands:
+        if low <= bert_length <= high:
+            return k
     return None
+
+
+def parse_bands(text: str) -> tuple:
+    """``"401-1000:2 1001-1600:3"`` -> ((401, 1000, 2), (1001, 1600, 3)); overlapping bands are an error."""
+    bands = []
+    for part in text.split():
+        m = re.fullmatch(r"(\d+)-(\d+):([23])", part)
+        if not m or int(m.group(1)) > int(m.group(2)):
+            raise ValueError(f"length band {part!r}: write LOW-HIGH:K with LOW <= HIGH and K 2 or 3")
+        bands.append(tuple(int(g) for g in m.groups()))
+    bands.sort()
+    for a, b in zip(bands, bands[1:]):
+        if b[0] <= a[1]:
+            raise ValueError(f"length bands {a[0]}-{a[1]} and {b[0]}-{b[1]} overlap")
+    if not bands:
+        raise ValueError("no length band given")
+    return tuple(bands)
 
 
 def _strip_end(text: str, original: bool) -> str:

@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# Guiding Through Complexity (He, Yin, Peng, NAACL 2025): which weak supervision trains a strong model
+# best on hard math, hard tasks at an outcome error rate (ER) or their sub-tasks at another; on the
+# project's resumable stage runner (docs/guiding.md).
+#
+#   bash run_guiding.sh                       the offline demo (no models given, no GPU): small models
+#   POOL="numina_cn_k12.jsonl ..." TEACHER_URL=https://.../v1 TEACHER_MODEL=gpt-4o-mini TEACHER_T=1.0 \
+#     STUDENT_BASE=/models/Meta-Llama-3-8B BASE_SET=base_164k.json BENCHES="math500=hub ..." GPUS=0,1,2,3 \
+#     bash run_guiding.sh                     the paper's setting (docs/guiding.md has the full commands)
+#
+# Settings (environment variables; a misspelled one stops the run):
+#   POOL           hard-task pool files {ori_id, question, "positive answer", token_len_pos_ans?}: the
+#                  pipeline (decompose, check, sample, judge, style transfer, pairs) builds the pairs
+#   PAIRS          a task_sol_pairs file (the released one, or an earlier run's): the sets use it
+#                  instead of the pipeline's pairs (the pipeline still runs when POOL is given)
+#   TEACHER_URL + TEACHER_MODEL | TEACHER_DIR   the weak teacher (an OpenAI-compatible endpoint, key in
+#                  OPENAI_API_KEY, or a local model in process); it decomposes, samples, rewrites, paraphrases
+#   JUDGE_URL + JUDGE_MODEL | JUDGE_DIR         the judge, the checks and the benchmark converter (default: the teacher)
+#   TEACHER_T (required with POOL), K (3), LLM_MAX_TOKENS (8000), LLM_MAX_MODEL_LEN (in-process models), API_RPM (80), API_CONCURRENCY (8),
+#   COUNTER (bert-base-uncased), HINT_COUNTER (cl100k_base), BANDS ("401-1000:2 1001-1600:3"), MIN_STEPS (2)
+#   STUDENT_BASE   the strong student; BASE_SET: stage 1's set (a LLaMA-Factory file {id, content, output};
+#                  empty: no stage 1); FINETUNE full|lora; TRAIN_ARGS, STAGE1_ARGS (key=value for train.sh)
+#   KINDS ("hard sub"), ERS (0 10 ... 100), COMBOS ("50,10 80,40 20,10": hard ER, sub-task ER),
+#   BASELINES ("epochs4 rephrased": at hard ER 50; rephrased needs POOL's pipeline or REPHRASED=file)
+#   SAMPLE_ALL=1   the teacher samples every pool task, not only those with a kept sub-task
+#   BENCHES        "name=source ..." of math500 olympic jee sat gaokao (source: a local file/folder or hub)
+#   MAX_TOKENS (1680), INFER_ARGS (more src.inference options), LIMIT_EVAL, GPUS, STUDENT_TP, GPU_MEMORY_UTILIZATION, NPROC, NNODES, NODE_RANK,
+#   MASTER_ADDR, MASTER_PORT, SEED (42), FORCE=1, REDO="stage ...", STAGES="stage ...", RUN, RECIPE
+# Stages: data pipeline sets eval_data stage1 train evaluate report
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")" && pwd)
+cd "$ROOT"
+PY=$ROOT/.venv/bin/python
+export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
+# shellcheck source=scripts/stage_runner.sh
+source "$ROOT/scripts/stage_runner.sh"
+
+KNOWN="POOL PAIRS REPHRASED TEACHER_URL TEACHER_MODEL TEACHER_DIR JUDGE_URL JUDGE_MODEL JUDGE_DIR TEACHER_T K
+LLM_MAX_TOKENS LLM_MAX_MODEL_LEN API_RPM API_CONCURRENCY COUNTER HINT_COUNTER BANDS MIN_STEPS STUDENT_BASE BASE_SET FINETUNE TRAIN_ARGS
+STAGE1_ARGS KINDS ERS COMBOS BASELINES SAMPLE_ALL BENCHES MAX_TOKENS INFER_ARGS LIMIT_EVAL GPUS STUDENT_TP
+GPU_MEMORY_UTILIZATION NPROC NNODES NODE_RANK MASTER_ADDR MASTER_PORT SEED RUN RECIPE DEMO DEMO_SIZES FORCE REDO STAGES"
+check_settings '^(POOL|PAIRS|REPHRASED|TEACHER_|JUDGE_|LLM_|API_|COUNTER|HINT_COUNTER|BANDS|MIN_STEPS|STUDENT_|BASE_SET|FINETUNE|TRAIN_|STAGE1_|KINDS|ERS|COMBOS|SAMPLE_ALL|BENCHES|INFER_|LIMIT_|DEMO_)'
+
+# ---------------------------------------------------------------- settings
+if [ -z "${RECIPE:-}" ] && { [ "${DEMO:-}" = 1 ] || { [ -z "${STUDENT_BASE:-}" ] && ! has_gpu; }; }; then RECIPE=guiding_demo; fi
+load_recipe guiding_demo.env
+[ -x "$PY" ] || die "no main environment at $PY; run: bash scripts/setup.sh"
+: "${STUDENT_BASE:?set STUDENT_BASE (the strong student), or RECIPE=<name>}"
+RUN=${RUN:-$ROOT/runs/guiding_$([ "$DEMO" = 1 ] && echo demo || basename "$STUDENT_BASE")}
+if [ "$DEMO" = 1 ]; then  # the demo's generated data (stage data writes it)
+  POOL=${POOL-$RUN/data/input/pool.jsonl} PAIRS=${PAIRS-$RUN/data/input/task_sol_pairs.jsonl}
+  BASE_SET=${BASE_SET-$RUN/data/input/base_set.json} BENCHES=${BENCHES:-"math500=$RUN/data/input/eval.jsonl"}
+fi
+POOL=${POOL:-} PAIRS=${PAIRS:-} REPHRASED=${REPHRASED:-}
+[ -n "$POOL" ] || [ -n "$PAIRS" ] || [ "$DEMO" = 1 ] || die "set POOL (pool files for the pipeline) or PAIRS (a task_sol_pairs file)"
+TEACHER_URL=${TEACHER_URL:-} TEACHER_MODEL=${TEACHER_MODEL:-} TEACHER_DIR=${TEACHER_DIR:-}
+JUDGE_URL=${JUDGE_URL:-$TEACHER_URL} JUDGE_MODEL=${JUDGE_MODEL:-$TEACHER_MODEL} JUDGE_DIR=${JUDGE_DIR:-$TEACHER_DIR}
+K=${K:-3} LLM_MAX_TOKENS=${LLM_MAX_TOKENS:-8000} LLM_MAX_MODEL_LEN=${LLM_MAX_MODEL_LEN:-} API_RPM=${API_RPM:-80} API_CONCURRENCY=${API_CONCURRENCY:-8}
+COUNTER=${COUNTER:-bert-base-uncased} HINT_COUNTER=${HINT_COUNTER:-cl100k_base}
+BANDS=${BANDS:-"401-1000:2 1001-1600:3"} MIN_STEPS=${MIN_STEPS:-2} TEACHER_T=${TEACHER_T:-}
+if [ -n "$POOL" ]; then
+  [ -n "$TEACHER_URL$TEACHER_DIR" ] || die "POOL needs a teacher: TEACHER_URL + TEACHER_MODEL, or TEACHER_DIR"
+  [ -z "$TEACHER_URL" ] || [ -n "$TEACHER_MODEL" ] || die "TEACHER_URL needs TEACHER_MODEL (the endpoint's model name)"
+  [ -n "$TEACHER_T" ] || die "set TEACHER_T, the teacher's sampling temperature (the paper: 1.0 for GPT models, 0.7 for others)"
+fi
+BASE_SET=${BASE_SET:-} FINETUNE=${FINETUNE:-full} TRAIN_ARGS=${TRAIN_ARGS:-} STAGE1_ARGS=${STAGE1_ARGS:-$TRAIN_ARGS}
+KINDS=${KINDS:-"hard sub"} ERS=${ERS:-"0 10 20 30 40 50 60 70 80 90 100"} COMBOS=${COMBOS:-"50,10 80,40 20,10"}
+BASELINES=${BASELINES-"epochs4 rephrased"} SAMPLE_ALL=${SAMPLE_ALL:-0} INFER_ARGS=${INFER_ARGS:-}
+BENCHES=${BENCHES:?set BENCHES, e.g. \"math500=hub olympic=hub jee=hub sat=/data/sat-math.jsonl gaokao=/data/gaokao-mathcloze.jsonl\"}
+MAX_TOKENS=${MAX_TOKENS:-1680} LIMIT_EVAL=${LIMIT_EVAL:-} SEED=${SEED:-42}
+GPUS=${GPUS:-} GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
+STUDENT_TP=${STUDENT_TP:-$([ -n "$GPUS" ] && awk -F, '{print NF}' <<<"$GPUS" || echo "")}
+NNODES=${NNODES:-1} NODE_RANK=${NODE_RANK:-0}
+for k in $KINDS; do [[ "$k" == hard || "$k" == sub ]] || die "KINDS holds hard and/or sub, not '$k'"; done
+for e in $ERS; do [[ "$e" =~ ^(0|10|20|30|40|50|60|70|80|90|100)$ ]] || die "ERS holds 0, 10, ..., 100, not '$e'"; done
+for c in $COMBOS; do [[ "$c" =~ ^[0-9]+,[0-9]+$ ]] || die "COMBOS holds HARD,SUB error-rate pairs such as 50,10, not '$c'"; done
+for b in $BASELINES; do [[ "$b" == epochs4 || "$b" == rephrased ]] || die "BASELINES holds epochs4 and/or rephrased, not '$b'"; done
+[[ " $BASELINES " == *" rephrased "* ]] && [ -z "$POOL$REPHRASED" ] && die "BASELINES rephrased needs POOL (the paraphrase step) or REPHRASED"
+[[ "$FINETUNE" == full || "$FINETUNE" == lora ]] || die "FINETUNE is full or lora, not '$FINETUNE'"
+for kv in $BENCHES; do [[ " math500 olympic jee sat gaokao " == *" ${kv%%=*} "* && "$kv" == *=* ]] \
+  || die "BENCHES holds name=source with a name of math500 olympic jee sat gaokao, not '$kv'"; done
+[[ "$SAMPLE_ALL" =~ ^[01]$ ]] || die "SAMPLE_ALL is 0 or 1"
+if [ "$NNODES" -gt 1 ]; then
+  [ -n "${MASTER_ADDR:-}" ] || die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"
+  if [ "$NODE_RANK" != 0 ]; then  # only node 0 runs the pipeline; the others join its training steps
+    echo "node $NODE_RANK: run 'bash scripts/train.sh ...' for each training step node 0 starts (docs/gpu.md)"; exit 0
+  fi
+fi
+export NNODES NODE_RANK
+for v in NPROC MASTER_ADDR MASTER_PORT; do [ -n "${!v:-}" ] && export "${v?}"; done
+if [ -n "$GPUS" ]; then export CUDA_VISIBLE_DEVICES=$GPUS
+else export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}; fi  # docs/demo.md
+has_baseline() { [[ " $BASELINES " == *" $1 "* ]]; }
+
+STAGE_LIST="data pipeline sets eval_data stage1 train evaluate report"
+STAGE_SHOW='^\[(demo|pool|decompose|teacher|pairs|paraphrase|er|benchmarks|train\] effective|inference\] all|grade|guiding)'
+check_stage_names
+D=$RUN/data LF=$RUN/data/llama_factory S=$RUN/steps M=$RUN/models O=$RUN/outputs
+export DATASET_DIR=$LF GPUS
+stage_outputs() {
+  case $1 in
+    data) echo "$D/input" ;;
+    pipeline) echo "$S/pipeline" ;;
+    sets) echo "$S/sets" ;;
+    eval_data) echo "$D/eval" ;;
+    stage1) echo "$M/stage1"; echo "$M/stage1_merged" ;;
+    train) for r in $(runs); do echo "$M/$r"; echo "$M/${r}_merged"; done ;;
+    evaluate) echo "$O" ;;
+    report) echo "$RUN/report.md"; echo "$RUN/report.json"; echo "$RUN/er_accuracy.png" ;;
+  esac
+}
+
+# ---------------------------------------------------------------- helpers
+model_args() {  # model_args TEACHER|JUDGE: the client options of that model
+  local url="${1}_URL" name="${1}_MODEL" dir="${1}_DIR"
+  if [ -n "${!url}" ]; then echo "--base_url ${!url} --model ${!name} --rpm $API_RPM --concurrency $API_CONCURRENCY"
+  else echo "--model_dir ${!dir}${LLM_MAX_MODEL_LEN:+ --max_model_len $LLM_MAX_MODEL_LEN}"; fi
+}
+counter_args() { [ "$COUNTER" = none ] || echo "--counter $COUNTER"; }
+pairs_file() { if [ -n "$PAIRS" ]; then echo "$PAIRS"; else echo "$S/pipeline/task_sol_pairs.jsonl"; fi; }
+runs() {  # the trained models' names, in order
+  local k e c
+  for k in $KINDS; do for e in $ERS; do echo "${k}_er$e"; done; done
+  for c in $COMBOS; do echo "combo_${c/,/_}"; done
+  has_baseline epochs4 && echo "hard_er50_4epochs"
+  has_baseline rephrased && echo "merge_rephrased50"
+  return 0
+}
+set_of() {  # the LLaMA-Factory dataset a run trains on
+  case $1 in hard_er50_4epochs) echo guiding_hard_er50 ;; *) echo "guiding_$1" ;; esac
+}
+start_model() { if [ -z "$BASE_SET" ]; then echo "$STUDENT_BASE"; elif [ "$FINETUNE" = lora ]; then echo "$M/stage1_merged"; else echo "$M/stage1"; fi; }
+# train_once NAME DATASET BASE [args]: one SFT run, skipped when the same run finished before (its
+# .trained marker holds the exact command); LoRA adapters are merged for inference
+train_once() {
+  local name=$1 data=$2 base=$3 stage=guiding_sft; shift 3
+  [ "$FINETUNE" = lora ] && stage=guiding_sft_lora
+  local what="$stage $data $base $* seed=$SEED"
+  if [ -f "$M/$name/.trained" ] && [ "$(cat "$M/$name/.trained")" = "$what" ]; then
+    echo "[guiding] $name: trained before with the same data and settings (skipped)"; return 0
+  fi
+  rm -rf "$M/$name" "$M/${name}_merged"
+  bash scripts/train.sh "$stage" "$data" "$base" "$M/$name" "$@" "seed=$SEED"
+  if [ "$FINETUNE" = lora ]; then bash scripts/train.sh export - "$base" "$M/${name}_merged" "$M/$name"; fi
+  echo "$what" > "$M/$name/.trained"
+}
+trained() { if [ "$FINETUNE" = lora ]; then echo "$M/${1}_merged"; else echo "$M/$1"; fi; }
+
+# ---------------------------------------------------------------- stages
+s_data() {
+  mkdir -p "$D/input" "$LF"
+  if [ "$DEMO" = 1 ]; then
+    # shellcheck disable=SC2086
+    "$PY" -m src.guiding.demo --out "$D/input" $(read -r t b e <<<"$DEMO_SIZES"; echo --tasks "$t" --base "$b" --eval "$e") --seed "$SEED"
+  fi
+  if [ -n "$BASE_SET" ]; then "$PY" -m src.registry register "$LF" guiding_base_set "$BASE_SET"; fi
+}
+s_pipeline() {  # the real pipeline steps on the pool; every call cached in its step folder
+  [ -n "$POOL" ] || { echo "[guiding] no POOL: the pairs come from $PAIRS"; return 0; }
+  local P=$S/pipeline
+  # shellcheck disable=SC2086,SC2046
+  "$PY" -m src.guiding.pool --input $POOL --out "$P/pool" --bands "$BANDS" $(counter_args)
+  # shellcheck disable=SC2046
+  "$PY" -m src.guiding.decompose --pool "$P/pool/pool.jsonl" --out "$P/decompose" $(model_args TEACHER) \
+    --temperature 0.7 --max_tokens "$LLM_MAX_TOKENS" --min_steps "$MIN_STEPS"
+  # shellcheck disable=SC2046
+  "$PY" -m src.guiding.teacher sample --pool "$P/pool/pool.jsonl" --subtasks "$P/decompose/subtasks.jsonl" --out "$P/teacher" \
+    --k "$K" --temperature "$TEACHER_T" --max_tokens "$LLM_MAX_TOKENS" --hint_counter "$HINT_COUNTER" $(model_args TEACHER) \
+    $([ "$SAMPLE_ALL" = 1 ] && echo --all_tasks)
+  # shellcheck disable=SC2046
+  "$PY" -m src.guiding.teacher judge --samples "$P/teacher/samples.jsonl" --out "$P/judge" $(model_args JUDGE)
+  # shellcheck disable=SC2046
+  "$PY" -m src.guiding.teacher transfer --judged "$P/judge/judged.jsonl" --out "$P/transfer" --hint_counter "$HINT_COUNTER" \
+    $(model_args TEACHER)
+  "$PY" -m src.guiding.pairs build --judged "$P/transfer/labelled.jsonl" --out "$P/task_sol_pairs.jsonl" --seed "$SEED"
+  if has_baseline rephrased && [ -z "$REPHRASED" ] && [ -s "$(pairs_file)" ]; then
+    # shellcheck disable=SC2046
+    "$PY" -m src.guiding.pairs paraphrase --pairs "$(pairs_file)" --out "$P/paraphrase" --max_tokens "$LLM_MAX_TOKENS" $(model_args TEACHER)
+  fi
+}
+s_sets() {
+  local pairs c
+  pairs=$(pairs_file)
+  [ -s "$pairs" ] || die "no pairs in $pairs: the pipeline kept no task (see $S/pipeline/*/*.stats.json)"
+  "$PY" -m src.guiding.error_rates grid --pairs "$pairs" --out "$S/sets" --lf "$LF" --seed "$SEED"
+  for c in $COMBOS; do
+    "$PY" -m src.guiding.error_rates build --pairs "$pairs" --er_hard "${c%,*}" --er_sub "${c#*,}" --seed "$SEED" \
+      --out "$S/sets/combo_${c/,/_}.jsonl" --lf "$LF" --name "guiding_combo_${c/,/_}"
+  done
+  if has_baseline rephrased; then
+    "$PY" -m src.guiding.error_rates build --pairs "$pairs" --er_hard 50 --seed "$SEED" --out "$S/sets/merge_rephrased50.jsonl" \
+      --rephrased "${REPHRASED:-$S/pipeline/paraphrase/rephrased_pairs.jsonl}" --lf "$LF" --name guiding_merge_rephrased50
+  fi
+}
+s_eval_data() {
+  local kv name src limit=()
+  [ -n "$LIMIT_EVAL" ] && limit=(--limit "$LIMIT_EVAL")
+  for kv in $BENCHES; do
+    name=${kv%%=*} src=${kv#*=}
+    "$PY" -m src.guiding.benchmarks load --name "$name" --source "$src" --out "$D/eval" "${limit[@]}"
+    # shellcheck disable=SC2046
+    "$PY" -m src.guiding.benchmarks convert --rows "$D/eval/$name.jsonl" --out "$D/eval" \
+      $([ -n "$JUDGE_URL$JUDGE_DIR" ] && model_args JUDGE)
+  done
+}
+s_stage1() {
+  if [ -z "$BASE_SET" ]; then echo "[guiding] no BASE_SET: stage 2 starts from $STUDENT_BASE"; return 0; fi
+  # shellcheck disable=SC2086
+  train_once stage1 guiding_base_set "$STUDENT_BASE" $STAGE1_ARGS
+}
+s_train() {
+  local r start n=0 total
+  start=$(start_model) total=$(runs | wc -l)
+  for r in $(runs); do
+    n=$((n + 1)); echo "[guiding] training $n/$total: $r"
+    # shellcheck disable=SC2086
+    if [ "$r" = hard_er50_4epochs ]; then train_once "$r" "$(set_of "$r")" "$start" $TRAIN_ARGS num_train_epochs=4
+    else train_once "$r" "$(set_of "$r")" "$start" $TRAIN_ARGS; fi
+  done
+}
+s_evaluate() {  # every model (and the start model) on every benchmark: the paper's sampling, one load per model
+  local model name kv b jobs gpu=()
+  [ -n "$STUDENT_TP" ] && [ -n "$GPUS" ] && gpu+=(--tensor_parallel_size "$STUDENT_TP")
+  [ -n "$GPU_MEMORY_UTILIZATION" ] && gpu+=(--gpu_memory_utilization "$GPU_MEMORY_UTILIZATION")
+  for name in start $(runs); do
+    if [ "$name" = start ]; then model=$(start_model); else model=$(trained "$name"); fi
+    jobs=()
+    for kv in $BENCHES; do b=${kv%%=*}; jobs+=(--job "$O/$name/$b/output.jsonl" "$D/eval/$b.eval.jsonl" -); done
+    # one prompt setting for all five (chat, an empty system turn): generated under guiding_math500's, graded by each
+    # shellcheck disable=SC2086
+    "$PY" -m src.inference --benchmark guiding_math500 --model_dir "$model" "${jobs[@]}" --no_eval --quiet \
+      --temperature 0.6 --top_p 0.9 --top_k 50 --max_tokens "$MAX_TOKENS" --seed "$SEED" "${gpu[@]}" $INFER_ARGS
+    for kv in $BENCHES; do
+      b=${kv%%=*}
+      "$PY" -m src.eval "$O/$name/$b/output.jsonl" --benchmark "guiding_$b" --gold_file "$D/eval/$b.eval.jsonl"
+    done
+  done
+}
+s_report() {
+  # shellcheck disable=SC2046
+  "$PY" -m src.guiding.report "$RUN" --benches $(for kv in $BENCHES; do echo "${kv%%=*}"; done) --runs start $(runs)
+}
+
+start_run "recipe ${RECIPE:-none}, Guiding, student $(basename "$STUDENT_BASE")"
+stage data s_data
+stage pipeline s_pipeline
+stage sets s_sets
+stage eval_data s_eval_data
+stage stage1 s_stage1
+stage train s_train
+stage evaluate s_evaluate
+stage report s_report
+status finished "report: $RUN/report.md"

@@ -1,0 +1,151 @@
+"""The Guiding study's report: accuracy of every trained model on every benchmark, accuracy against
+the error rate (hard vs sub-task supervision, as the paper's Figure 3), the combination table (as its
+Table 2), and what each pipeline step kept or rejected.
+
+    python -m src.guiding.report RUN --benches math500 ... --runs start hard_er0 ... [--paper]
+
+Reads ``RUN/outputs/<run>/<bench>/results.jsonl`` (graded by src.eval with the benchmark's rule) and
+the steps' ``*.stats.json``; writes ``RUN/report.md``, ``RUN/report.json`` and ``RUN/er_accuracy.png``.
+Accuracy in %, with a 95 % bootstrap interval over the questions. ``start`` is the model stage 2
+starts from (after stage 1), trained on no synthesized set.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from ..cli import run_cli
+from ..intervals import bootstrap
+from ..jsonio import read_jsonl, write_json
+
+RUN_NAME = re.compile(r"^(hard|sub)_er(\d+)$")
+COMBO = re.compile(r"^combo_(\d+)_(\d+)$")
+LABELS = {"start": "start model (no stage 2)", "hard_er50_4epochs": "hard 50, 4 epochs",
+          "merge_rephrased50": "hard 50, Merge-Rephrased"}
+STEP_STATS = ("pool/pool.stats.json", "decompose/decompose.stats.json", "teacher/samples.stats.json",
+              "judge/judged.stats.json", "transfer/labelled.stats.json", "task_sol_pairs.stats.json",
+              "paraphrase/rephrased_pairs.stats.json")
+
+
+def label(run: str) -> str:
+    if m := RUN_NAME.match(run):
+        return f"{m.group(1)} {m.group(2)}"
+    if m := COMBO.match(run):
+        return f"({m.group(1)},{m.group(2)})"
+    return LABELS.get(run, run)
+
+
+def score(run_dir: Path, run: str, bench: str) -> dict | None:
+    path = run_dir / "outputs" / run / bench / "results.jsonl"
+    if not path.is_file():
+        return None
+    results = [r["result"] for r in read_jsonl(path, allow_empty=True) if r.get("result") is not None]
+    if not results:
+        return None
+    lo, hi = bootstrap(results)
+    return {"accuracy": sum(results) / len(results), "graded": len(results), "interval": [lo, hi]}
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def plot(scores: dict, benches: list[str], path: Path) -> bool:
+    curves = {(m.group(1), int(m.group(2))): r for r in scores if (m := RUN_NAME.match(r))}
+    if not curves:
+        return False
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(benches), figsize=(4 * len(benches), 3.4), squeeze=False)
+    for ax, b in zip(axes[0], benches):
+        for kind, style in (("hard", "o-"), ("sub", "s--")):
+            pts = sorted((er, scores[r][b]["accuracy"] * 100) for (k, er), r in curves.items()
+                         if k == kind and scores[r].get(b))
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=f"{kind} task")
+        if scores.get("start", {}).get(b):
+            ax.axhline(scores["start"][b]["accuracy"] * 100, color="grey", lw=1, ls=":", label="start model")
+        ax.set_title(b)
+        ax.set_xlabel("outcome error rate (%)")
+        ax.set_ylabel("accuracy (%)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def build(run_dir: Path, benches: list[str], runs: list[str]) -> tuple[str, dict]:
+    scores = {r: {b: score(run_dir, r, b) for b in benches} for r in runs}
+    lines = [f"# Guiding Through Complexity: {run_dir.name}", "",
+             "Accuracy in % (95 % bootstrap interval over the questions) of every model trained on a synthesized "
+             "set, on every benchmark; *hard k* / *sub k*: hard tasks or sub-tasks at outcome error rate k %; "
+             "*(a,b)*: hard tasks at a % with their sub-tasks at b %.", "",
+             "| model | " + " | ".join(benches) + " | avg |", "|---|" + "---:|" * (len(benches) + 1)]
+    for r in runs:
+        cells, accs = [], []
+        for b in benches:
+            s = scores[r][b]
+            cells.append("-" if s is None else f"{_pct(s['accuracy'])} ({_pct(s['interval'][0])}-{_pct(s['interval'][1])})")
+            if s:
+                accs.append(s["accuracy"])
+        avg = sum(accs) / len(accs) if len(accs) == len(benches) else None
+        lines.append(f"| {label(r)} | " + " | ".join(cells) + f" | {_pct(avg)} |")
+    combos = [r for r in runs if COMBO.match(r)]
+    if combos:
+        lines += ["", "## Combining hard tasks with sub-tasks (as Table 2)", "",
+                  "| setting | " + " | ".join(benches) + " |", "|---|" + "---:|" * len(benches)]
+        for c in combos:
+            hard = f"hard_er{COMBO.match(c).group(1)}"
+            for r in (c, hard):
+                if r in scores:
+                    lines.append(f"| {label(r)} | " + " | ".join(_pct(s and s["accuracy"]) for s in scores[r].values()) + " |")
+        for r in ("hard_er50_4epochs", "merge_rephrased50"):
+            if r in scores:
+                lines.append(f"| {label(r)} | " + " | ".join(_pct(s and s["accuracy"]) for s in scores[r].values()) + " |")
+    steps = {}
+    for rel in STEP_STATS:
+        p = run_dir / "steps" / "pipeline" / rel
+        if p.is_file():
+            steps[rel.split("/")[0].replace(".stats.json", "")] = json.loads(p.read_text())
+    if steps:
+        lines += ["", "## Pipeline steps: what each kept or rejected", ""]
+        for name, s in steps.items():
+            brief = {k: v for k, v in s.items() if k not in ("settings", "bands", "model", "calls", "checks")}
+            lines.append(f"- **{name}**: {json.dumps(brief)}" + (f" (model {s['model']})" if s.get("model") else ""))
+    sets = run_dir / "steps" / "sets"
+    if sets.is_dir():
+        sizes = {p.stem: sum(1 for _ in p.open()) for p in sorted(sets.glob("*.jsonl"))}
+        lines += ["", f"Training sets (rows): {json.dumps(sizes)}"]
+    if plot(scores, benches, run_dir / "er_accuracy.png"):
+        lines += ["", "![accuracy against the error rate](er_accuracy.png)"]
+    return "\n".join(lines) + "\n", {"scores": scores, "steps": steps}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m src.guiding.report", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", help="the run folder")
+    ap.add_argument("--benches", nargs="+", required=True)
+    ap.add_argument("--runs", nargs="+", required=True)
+    args = ap.parse_args(argv)
+
+    def go():
+        run_dir = Path(args.run)
+        text, data = build(run_dir, args.benches, args.runs)
+        if not any(s for r in data["scores"].values() for s in r.values()):
+            raise FileNotFoundError(f"{run_dir}/outputs: no graded results (run the evaluate stage)")
+        tmp = run_dir / "report.md.tmp"
+        tmp.write_text(text)
+        tmp.rename(run_dir / "report.md")
+        write_json(run_dir / "report.json", data, indent=2)
+        print(f"[guiding] report: {run_dir / 'report.md'}")
+    return run_cli(go)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""run_guiding.sh end to end on a tiny chat model: the pipeline steps in process (vLLM), the error-rate
+sets, stage 1, an ER grid with a combination and the 4-Epochs baseline (transformers backend for
+evaluation, seconds per step), a run killed during the grid that resumes without retraining what
+finished, and a rerun that skips everything."""
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from src.jsonio import read_jsonl
+from tests.conftest import ROOT
+
+TRAIN_PY = Path(os.environ.get("W2S_TRAIN_VENV", ROOT / ".venv-train")) / "bin" / "python"
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not TRAIN_PY.exists(), reason=f"no training environment at {TRAIN_PY}")]
+ARGS = "num_train_epochs=1 per_device_train_batch_size=4 gradient_accumulation_steps=1 learning_rate=1.0e-5 warmup_ratio=0 logging_steps=1 cutoff_len=256"
+STAGES = ["data", "pipeline", "sets", "eval_data", "stage1", "train", "evaluate", "report"]
+RUNS = ["hard_er0", "hard_er100", "sub_er0", "sub_er100", "combo_100_0", "hard_er50_4epochs"]
+
+
+@pytest.fixture(scope="module")
+def chat_tiny(tmp_path_factory):
+    from src.models import make_tiny_model
+    from tests.tiny_teacher import teach_chat
+    model = make_tiny_model(tmp_path_factory.mktemp("guiding_tiny") / "model")
+    teach_chat(model, steps=60)
+    return model
+
+
+def env_for(run, model):
+    return {**os.environ, "DEMO": "1", "TEACHER_DIR": str(model), "STUDENT_BASE": str(model), "RUN": str(run),
+            "DEMO_SIZES": "6 8 6", "K": "2", "LLM_MAX_TOKENS": "12", "LLM_MAX_MODEL_LEN": "2048", "MAX_TOKENS": "12", "COUNTER": str(model),
+            "HINT_COUNTER": str(model), "ERS": "0 100", "COMBOS": "100,0", "BASELINES": "epochs4", "FINETUNE": "full",
+            "TRAIN_ARGS": ARGS, "STAGE1_ARGS": ARGS, "INFER_ARGS": "--backend hf --dtype float32", "OMP_NUM_THREADS": "1"}
+
+
+def run_script(env):
+    proc = subprocess.run(["bash", "run_guiding.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"run_guiding.sh failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def killed_then_resumed(tmp_path_factory, chat_tiny):
+    """Killed once the grid's second training starts, then run again to the end."""
+    run = tmp_path_factory.mktemp("guiding_runs") / "demo"
+    env = env_for(run, chat_tiny)
+    proc = subprocess.Popen(["bash", "run_guiding.sh"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    log = run / "logs/train.log"
+    deadline = time.time() + 900
+    while time.time() < deadline and not (log.is_file() and "training 2/" in log.read_text()):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = sorted(p.name for p in (run / ".done").iterdir())
+    return run, done, run_script(env)
+
+
+def test_every_stage_runs_after_a_kill(killed_then_resumed):
+    run, done_before, out = killed_then_resumed
+    assert done_before == sorted(STAGES[:5]), done_before  # killed inside train
+    assert sorted(p.name for p in (run / ".done").iterdir()) == sorted(STAGES)
+    log = (run / "logs/train.log").read_text()
+    assert "hard_er0: trained before with the same data and settings (skipped)" in log  # not trained twice
+    for r in RUNS:
+        assert (run / "models" / r / ".trained").is_file(), r
+    assert "num_train_epochs=4" in (run / "models/hard_er50_4epochs/.trained").read_text()
+
+
+def test_pipeline_steps_counted_and_sets_exact(killed_then_resumed):
+    run, _, _ = killed_then_resumed
+    p = run / "steps/pipeline"
+    pool = json.loads((p / "pool/pool.stats.json").read_text())
+    assert pool["read"] == 6 and pool["kept"] + sum(pool["rejected"].values()) == 6
+    dec = json.loads((p / "decompose/decompose.stats.json").read_text())
+    assert sum(dec["decomposition"].values()) == pool["kept"]
+    samples = read_jsonl(p / "teacher/samples.jsonl")
+    assert len(samples) == pool["kept"] and all(len(r["samples"]) == 2 for r in samples)  # SAMPLE_ALL: every task
+    assert all(len(r["judgements"]) == 2 for r in read_jsonl(p / "judge/judged.jsonl"))
+    # the generated pairs (6 tasks, 2 sub-tasks each) make the sets: exact sizes and error counts
+    hard100 = read_jsonl(run / "steps/sets/hard_er100.jsonl")
+    assert len(hard100) == 6 and all(r["wrong"] for r in hard100)
+    combo = read_jsonl(run / "steps/sets/combo_100_0.jsonl")
+    assert len(combo) == 18 and sum(r["wrong"] for r in combo) == 6
+    info = json.loads((run / "data/llama_factory/dataset_info.json").read_text())
+    assert {"guiding_base_set", "guiding_hard_er0", "guiding_sub_er100", "guiding_combo_100_0"} <= set(info)
+
+
+def test_report_has_every_model_and_the_plot(killed_then_resumed):
+    run, _, _ = killed_then_resumed
+    report = json.loads((run / "report.json").read_text())
+    assert set(report["scores"]) == {"start", *RUNS}
+    for name, by_bench in report["scores"].items():
+        assert by_bench["math500"]["graded"] == 6, name
+    text = (run / "report.md").read_text()
+    for label in ("hard 0", "sub 100", "(100,0)", "hard 50, 4 epochs", "Table 2", "decompose", "Training sets"):
+        assert label in text, label
+    assert (run / "er_accuracy.png").stat().st_size > 0
+
+
+def test_a_second_run_skips_every_stage(killed_then_resumed, chat_tiny):
+    run, _, _ = killed_then_resumed
+    out = run_script(env_for(run, chat_tiny))
+    assert out.count("done before (skipped)") == len(STAGES)
+
+
+def test_bad_settings_stop_before_any_stage(tmp_path, chat_tiny):
+    for extra, message in ((("ERS", "5"), "ERS holds"), (("COMBOS", "50"), "COMBOS holds"),
+                           (("TEACHER_TT", "1"), "unknown setting TEACHER_TT"), (("BENCHES", "mmlu=x"), "BENCHES holds")):
+        env = {**env_for(tmp_path / "bad", chat_tiny), extra[0]: extra[1]}
+        proc = subprocess.run(["bash", "run_guiding.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert proc.returncode != 0 and message in proc.stderr, (extra, proc.stderr[-500:])
+        assert not (tmp_path / "bad" / ".done").exists()
