@@ -75,16 +75,7 @@ for f in "$FINETUNE" "$TEACHER_FINETUNE"; do [[ "$f" == full || "$f" == lora ]] 
 if [[ "$DATASET" == hotpotqa || "$DATASET" == triviaqa ]] && [ -z "$EMBEDDER" ]; then
   EMBEDDER=$ROOT/.cache/models/all-minilm-l6-v2; [ -d "$EMBEDDER" ] || "$PY" -m src.models fetch all-minilm-l6-v2
 fi
-if [ "$NNODES" -gt 1 ]; then
-  [ -n "${MASTER_ADDR:-}" ] || die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"
-  if [ "$NODE_RANK" != 0 ]; then  # only node 0 runs the pipeline; the others join its training steps
-    echo "node $NODE_RANK: run 'bash scripts/train.sh ...' for each training step node 0 starts (docs/gpu.md)"; exit 0
-  fi
-fi
-export NNODES NODE_RANK
-for v in NPROC MASTER_ADDR MASTER_PORT; do [ -n "${!v:-}" ] && export "${v?}"; done
-if [ -n "$GPUS" ]; then export CUDA_VISIBLE_DEVICES=$GPUS
-else export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}; fi  # docs/demo.md
+setup_processes
 has_baseline() { [[ " $BASELINES " == *" $1 "* ]]; }
 
 STAGE_LIST="data teacher_data teacher_sft sampling alice_data student_sft cascade baselines evaluate report"

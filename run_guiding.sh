@@ -80,16 +80,7 @@ for b in $BASELINES; do [[ "$b" == epochs4 || "$b" == rephrased ]] || die "BASEL
 for kv in $BENCHES; do [[ " math500 olympic jee sat gaokao " == *" ${kv%%=*} "* && "$kv" == *=* ]] \
   || die "BENCHES holds name=source with a name of math500 olympic jee sat gaokao, not '$kv'"; done
 [[ "$SAMPLE_ALL" =~ ^[01]$ ]] || die "SAMPLE_ALL is 0 or 1"
-if [ "$NNODES" -gt 1 ]; then
-  [ -n "${MASTER_ADDR:-}" ] || die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"
-  if [ "$NODE_RANK" != 0 ]; then  # only node 0 runs the pipeline; the others join its training steps
-    echo "node $NODE_RANK: run 'bash scripts/train.sh ...' for each training step node 0 starts (docs/gpu.md)"; exit 0
-  fi
-fi
-export NNODES NODE_RANK
-for v in NPROC MASTER_ADDR MASTER_PORT; do [ -n "${!v:-}" ] && export "${v?}"; done
-if [ -n "$GPUS" ]; then export CUDA_VISIBLE_DEVICES=$GPUS
-else export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}; fi  # docs/demo.md
+setup_processes
 has_baseline() { [[ " $BASELINES " == *" $1 "* ]]; }
 
 STAGE_LIST="data pipeline sets eval_data stage1 train evaluate report"

@@ -67,27 +67,14 @@ NODE_RANK=${NODE_RANK:-0}
 for p in $PREF; do [[ "$p" == dpo || "$p" == orpo ]] || die "PREF holds dpo and/or orpo, not '$p'"; done
 [[ "$STAGE2_START" == merged || "$STAGE2_START" == continue ]] || die "STAGE2_START is merged or continue"
 check_stage_names
-if [ "$NNODES" -gt 1 ]; then
-  [ -n "${MASTER_ADDR:-}" ] || die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"
-  if [ "$NODE_RANK" != 0 ]; then  # only node 0 runs the pipeline; the others join its training steps
-    echo "node $NODE_RANK: run 'bash scripts/train.sh ...' for each training step node 0 starts (docs/gpu.md)"; exit 0
-  fi
-fi
-if [ -n "$GPUS" ]; then export CUDA_VISIBLE_DEVICES=$GPUS
-else
-  # CPU: every core, and OpenMP threads that sleep instead of spinning while they wait; spinning
-  # threads fight any other busy process for the cores (measured next to another PyTorch job: LoRA
-  # SFT 10.8x slower, PASSIVE 1.3x; docs/demo.md, scripts/bench_contention.py)
-  export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-fi
+setup_processes
 DATA=$RUN/data
 LF=$DATA/llama_factory
 OUT=$RUN/outputs
 MODELS=$RUN/models
 TRAIN2=$DATA/test/${DATASET}_train_2.jsonl
 TEST=$DATA/test/$DATASET.jsonl
-export DATASET_DIR=$LF GPUS NNODES NODE_RANK
-for v in NPROC MASTER_ADDR MASTER_PORT; do [ -n "${!v:-}" ] && export "${v?}"; done
+export DATASET_DIR=$LF GPUS
 mkdir -p "$RUN/.done" "$RUN/logs"
 
 STAGE_SHOW='^\[(grade|stage I|pairs|majority|full-weak|data|inference)\]'

@@ -6,6 +6,8 @@
 #                            the run (a misspelled setting must not be silently ignored)
 #   load_recipe DEMO_FILES   source $RECIPE (a file, or scripts/recipes/<name>.env); DEMO=1 when it is
 #                            one of DEMO_FILES (offline: it sets up the environments and small models)
+#   setup_processes          with GPUS, NNODES, NODE_RANK set: nodes other than 0 stop (they join the
+#                            training steps), the multi-node settings are exported, CPU threads set
 #
 # The caller sets RUN (the run folder), PY, KNOWN (its settings' names, recorded in config.env),
 # STAGE_LIST (its stages, in order), STAGE_SHOW (an egrep pattern of log lines worth showing) and
@@ -40,6 +42,26 @@ load_recipe() {
   if [ "$DEMO" = 1 ]; then [ -x "$PY" ] || bash "$ROOT/scripts/setup.sh" all; bash "$ROOT/scripts/setup.sh" models >/dev/null; fi
   # shellcheck disable=SC1090
   source "$file"
+}
+
+setup_processes() {  # GPUS, NNODES, NODE_RANK set: the multi-node guard, the exports, CPU threads
+  if [ "$NNODES" -gt 1 ]; then
+    [ -n "${MASTER_ADDR:-}" ] || die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"
+    if [ "$NODE_RANK" != 0 ]; then  # only node 0 runs the pipeline; the others join its training steps
+      echo "node $NODE_RANK: run 'bash scripts/train.sh ...' for each training step node 0 starts (docs/gpu.md)"; exit 0
+    fi
+  fi
+  export NNODES NODE_RANK
+  local v
+  for v in NPROC MASTER_ADDR MASTER_PORT; do [ -n "${!v:-}" ] && export "${v?}"; done
+  if [ -n "$GPUS" ]; then export CUDA_VISIBLE_DEVICES=$GPUS
+  else
+    # CPU: every core, and OpenMP threads that sleep instead of spinning while they wait; spinning
+    # threads fight any other busy process for the cores (measured next to another PyTorch job: LoRA
+    # SFT 10.8x slower, PASSIVE 1.3x; docs/demo.md, scripts/bench_contention.py)
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+  fi
+  return 0
 }
 
 check_stage_names() {  # REDO and STAGES must name real stages
