@@ -121,19 +121,22 @@ set_of() {  # the LLaMA-Factory dataset a run trains on
   case $1 in hard_er50_4epochs) echo guiding_hard_er50 ;; *) echo "guiding_$1" ;; esac
 }
 start_model() { if [ -z "$BASE_SET" ]; then echo "$STUDENT_BASE"; elif [ "$FINETUNE" = lora ]; then echo "$M/stage1_merged"; else echo "$M/stage1"; fi; }
-# train_once NAME DATASET BASE [args]: one SFT run, skipped when the same run finished before (its
-# .trained marker holds the exact command); LoRA adapters are merged for inference
+# train_once NAME DATASET BASE [args]: one SFT run, skipped when the same run finished before: its
+# .trained marker holds the command, the hashes of the dataset file, the base model's weights and the
+# recipe, and the process layout; LoRA adapters are merged for inference
 train_once() {
-  local name=$1 data=$2 base=$3 stage=guiding_sft; shift 3
+  local name=$1 data=$2 base=$3 stage=guiding_sft what; shift 3
   [ "$FINETUNE" = lora ] && stage=guiding_sft_lora
-  local what="$stage $data $base $* seed=$SEED"
+  what="$stage $data $base $* seed=$SEED GPUS=$GPUS NPROC=${NPROC:-} NNODES=$NNODES
+$("$PY" -m src.provenance describe "$("$PY" -m src.registry resolve "$LF" "$data")" "$base" scripts/configs/guiding_sft.yaml)"
   if [ -f "$M/$name/.trained" ] && [ "$(cat "$M/$name/.trained")" = "$what" ]; then
-    echo "[guiding] $name: trained before with the same data and settings (skipped)"; return 0
+    echo "[guiding] $name: trained before on the same data, base model and settings (skipped)"; return 0
   fi
-  rm -rf "$M/$name" "$M/${name}_merged"
+  [ -f "$M/$name/.trained" ] && echo "[guiding] $name: its data, base model or settings changed since it was trained: training again"
+  rm -rf "${M:?}/$name" "$M/${name}_merged"
   bash scripts/train.sh "$stage" "$data" "$base" "$M/$name" "$@" "seed=$SEED"
   if [ "$FINETUNE" = lora ]; then bash scripts/train.sh export - "$base" "$M/${name}_merged" "$M/$name"; fi
-  echo "$what" > "$M/$name/.trained"
+  printf '%s\n' "$what" > "$M/$name/.trained"
 }
 trained() { if [ "$FINETUNE" = lora ]; then echo "$M/${1}_merged"; else echo "$M/$1"; fi; }
 

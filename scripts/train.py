@@ -45,16 +45,19 @@ def register_vanilla() -> None:
         register_template(name="vanilla_bos", format_prefix=EmptyFormatter(slots=[{"bos_token"}]))
 
 
-def chat_parts(tokenizer) -> dict:
+def chat_parts(tokenizer, system: str | None = None) -> dict:
     """The model's own chat template cut into the pieces LLaMA-Factory needs for one user turn and
-    one assistant turn: the text before the user's message (its default system turn included), the
+    one assistant turn: the text before the user's message (``system``: our system turn, "" an empty
+    one, as src.prompts.chat_prompts writes it; None: the template's default one, if any), the
     text between it and the answer, and the text after the answer. A BOS that the template writes
     and the tokenizer also adds is left to the tokenizer (as src.prompts.chat_prompts does)."""
     if not getattr(tokenizer, "chat_template", None):
         raise DataError(f"{tokenizer.name_or_path}: template=model_chat needs a tokenizer with a chat template")
     user, answer = "\x00USER\x00", "\x00ANSWER\x00"
-    prompt = tokenizer.apply_chat_template([{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True)
-    full = tokenizer.apply_chat_template([{"role": "user", "content": user}, {"role": "assistant", "content": answer}],
+    first = [] if system is None else [{"role": "system", "content": system}]
+    prompt = tokenizer.apply_chat_template(first + [{"role": "user", "content": user}], tokenize=False,
+                                           add_generation_prompt=True)
+    full = tokenizer.apply_chat_template(first + [{"role": "user", "content": user}, {"role": "assistant", "content": answer}],
                                          tokenize=False)
     before, _, between = prompt.partition(user)
     if not full.startswith(prompt) or answer not in full:
@@ -69,14 +72,14 @@ def chat_parts(tokenizer) -> dict:
     return {"before": before, "between": between, "after": after, "bos": adds_bos}
 
 
-def register_model_chat(model_dir: str) -> None:
+def register_model_chat(model_dir: str, system: str | None = None) -> None:
     """``template=model_chat``: one user turn and one assistant turn formatted exactly as the model's
-    chat template formats them at inference (``src.inference --prompt_style chat``); loss on the
-    answer and the turn's end."""
+    chat template formats them at inference (``src.inference --prompt_style chat``, with the
+    benchmark's system turn: the config key ``chat_system``); loss on the answer and the turn's end."""
     from llamafactory.data.formatter import EmptyFormatter, StringFormatter
     from llamafactory.data.template import TEMPLATES, register_template
     from transformers import AutoTokenizer
-    p = chat_parts(AutoTokenizer.from_pretrained(model_dir))
+    p = chat_parts(AutoTokenizer.from_pretrained(model_dir), system)
     TEMPLATES.pop("model_chat", None)
     register_template(
         name="model_chat",
@@ -177,6 +180,10 @@ def main(argv=None) -> int:
             if os.environ.get("RANK", "0") == "0":
                 print(line, flush=True)
         config.pop("effective_batch_size", None)
+        # chat_system (this project's key): the system turn of template=model_chat ("" an empty one)
+        system = config.pop("chat_system", None)
+        if system is not None and config.get("template") != "model_chat":
+            raise DataError(f"chat_system is for template=model_chat, not template={config.get('template')}")
         check_inputs(config, export)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -184,7 +191,7 @@ def main(argv=None) -> int:
     register_vanilla()
     if config.get("template") == "model_chat":
         try:
-            register_model_chat(str(config["model_name_or_path"]))
+            register_model_chat(str(config["model_name_or_path"]), None if system is None else str(system))
         except DataError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1

@@ -117,3 +117,29 @@ def differences(old: dict | None, made_by: dict) -> list[str]:
 def write(output: str | Path, made_by: dict, paths: dict, **extra) -> None:
     record = {"made_by": made_by, "paths": paths, "written": time.strftime("%Y-%m-%d %H:%M:%S"), **extra}
     write_json(meta_path(output), record, indent=2)
+
+
+def describe(path: str | Path) -> str:
+    """A short hash of a file's bytes, or the model fingerprint of a folder or hub id: what a
+    training run read."""
+    if Path(path).is_file():
+        h = hashlib.sha256()
+        _hash_file(h, Path(path))
+        return h.hexdigest()[:16]
+    return fingerprint(path)
+
+
+def main(argv=None) -> int:
+    """``python -m src.provenance describe PATH ...``: one line per path, ``<hash> <path>`` (the run
+    scripts key finished training runs on them: src.guiding's .trained markers)."""
+    import sys
+    from .cli import run_cli
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) < 2 or argv[0] != "describe":
+        print("usage: python -m src.provenance describe PATH ...", file=sys.stderr)
+        return 2
+    return run_cli(lambda: print("\n".join(f"{describe(p)} {p}" for p in argv[1:])))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

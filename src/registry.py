@@ -61,12 +61,16 @@ def resolve(dataset_dir, name: str) -> Path:
 
 
 def main(argv=None) -> int:
-    """``python -m src.registry register DATASET_DIR NAME FILE [sft|pairs]`` (used by the run scripts)."""
+    """``python -m src.registry register DATASET_DIR NAME FILE [sft|pairs]`` and
+    ``python -m src.registry resolve DATASET_DIR NAME`` (prints the file; used by the run scripts)."""
     import sys
     from .cli import run_cli
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["resolve"] and len(argv) == 3:
+        return run_cli(lambda: print(resolve(argv[1], argv[2])))
     if len(argv) not in (4, 5) or argv[0] != "register":
-        print("usage: python -m src.registry register DATASET_DIR NAME FILE [sft|pairs]", file=sys.stderr)
+        print("usage: python -m src.registry register DATASET_DIR NAME FILE [sft|pairs]\n"
+              "       python -m src.registry resolve DATASET_DIR NAME", file=sys.stderr)
         return 2
     return run_cli(lambda: register(argv[1], argv[2], argv[3], *argv[4:]))
 

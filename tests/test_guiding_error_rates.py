@@ -53,10 +53,30 @@ def test_combined_and_cli(tmp_path, capsys):
     assert main(["grid", "--pairs", str(tmp_path / "pairs.jsonl"), "--out", str(tmp_path / "sets")]) == 0
     assert len(list((tmp_path / "sets").glob("*.jsonl"))) == 22
     assert sum(r["wrong"] for r in read_jsonl(tmp_path / "sets/hard_er30.jsonl")) == 3
-    bad = p[:2] + [{"ori_id": "x", "original": {"task": "T", "pos_ans": "", "neg_ans": "n"}}]
+    bad = p[:2] + [{"ori_id": "x", "original": {"task": "T", "pos_ans": None, "neg_ans": "n"}}]
     write_jsonl(tmp_path / "bad.jsonl", bad)
     assert main(["build", "--pairs", str(tmp_path / "bad.jsonl"), "--er_hard", "10", "--out", str(tmp_path / "o.jsonl")]) == 1
-    assert "bad.jsonl:3: original.pos_ans is missing or empty" in capsys.readouterr().err
+    assert "bad.jsonl:3: original.pos_ans is missing or not text" in capsys.readouterr().err
+
+
+def test_failed_call_texts_in_pairs_are_left_out(tmp_path, capsys):
+    """The original's files hold failed calls as "" or "Invalid Request: Prompt was filtered": such a
+    unit never becomes a training target (a failed full task drops its task), and the count is logged."""
+    p = pairs(4)
+    p[1]["original"]["neg_ans"] = "Invalid Request: Prompt was filtered"
+    p[2]["subtask_1"]["pos_ans"] = "  "
+    write_jsonl(tmp_path / "pairs.jsonl", p)
+    assert main(["build", "--pairs", str(tmp_path / "pairs.jsonl"), "--er_hard", "100", "--er_sub", "100",
+                 "--out", str(tmp_path / "o.jsonl")]) == 0
+    assert "left out 1 tasks and 1 sub-tasks" in capsys.readouterr().out
+    rows = read_jsonl(tmp_path / "o.jsonl")
+    assert {r["ori_id"] for r in rows} == {"t0", "t2", "t3"}
+    assert ("t2", 1) not in {(r["ori_id"], r["sub_idx"]) for r in rows} and ("t2", 2) in {(r["ori_id"], r["sub_idx"]) for r in rows}
+    assert not any(r["output"].strip() in ("", "Invalid Request: Prompt was filtered") for r in rows)
+
+
+def test_sft_rows_reject_a_rate_above_100():
+    p = pairs(3)
     with pytest.raises(ValueError):
         sft_rows(p, "hard", 110)
 

@@ -65,7 +65,7 @@ def test_every_stage_runs_after_a_kill(killed_then_resumed):
     assert done_before == sorted(STAGES[:5]), done_before  # killed inside train
     assert sorted(p.name for p in (run / ".done").iterdir()) == sorted(STAGES)
     log = (run / "logs/train.log").read_text()
-    assert "hard_er0: trained before with the same data and settings (skipped)" in log  # not trained twice
+    assert "hard_er0: trained before on the same data, base model and settings (skipped)" in log  # not trained twice
     for r in RUNS:
         assert (run / "models" / r / ".trained").is_file(), r
     assert "num_train_epochs=4" in (run / "models/hard_er50_4epochs/.trained").read_text()
@@ -106,6 +106,24 @@ def test_a_second_run_skips_every_stage(killed_then_resumed, chat_tiny):
     run, _, _ = killed_then_resumed
     out = run_script(env_for(run, chat_tiny))
     assert out.count("done before (skipped)") == len(STAGES)
+
+
+def test_a_run_whose_data_changed_is_trained_again(killed_then_resumed, chat_tiny):
+    """An unfinished train stage resumed after one set's file changed: that run is trained again,
+    the others (same data, base and settings) are not; its .trained marker holds the new data hash."""
+    run, _, _ = killed_then_resumed
+    data = run / "data/llama_factory/guiding_hard_er100.json"
+    rows = json.loads(data.read_text())
+    data.write_text(json.dumps(rows[:-1]))
+    marker = (run / "models/hard_er100/.trained").read_text()
+    (run / ".done/train").unlink()
+    run_script(env_for(run, chat_tiny))
+    log = (run / "logs/train.log").read_text().split("training 1/")[-1]
+    assert "hard_er100: its data, base model or settings changed since it was trained: training again" in log
+    for r in RUNS:
+        if r != "hard_er100":
+            assert f"{r}: trained before on the same data" in log, r
+    assert (run / "models/hard_er100/.trained").read_text() != marker
 
 
 def test_bad_settings_stop_before_any_stage(tmp_path, chat_tiny):

@@ -152,6 +152,22 @@ def test_merge_rephrased_and_the_llama_factory_files(tmp_path):
                              "--out", str(tmp_path / "x.jsonl")]) == 1
 
 
+def test_merge_rephrased_joins_integer_and_text_ids(tmp_path, capsys):
+    """Released pairs carry integer ori_id; a paraphrase file written elsewhere may carry them as
+    text: the copies still join; paraphrases of no task of the pairs are an error, not an empty join."""
+    pairs = [{"ori_id": i, "original": {"task": f"T{i}", "pos_ans": "r", "neg_ans": "w"}} for i in range(6)]
+    para = [{"ori_id": str(i), "original": {"task": f"P{i}", "pos_ans": "P:r", "neg_ans": "P:w"}} for i in range(6)]
+    path, ppath = write_jsonl(tmp_path / "pairs.jsonl", pairs), write_jsonl(tmp_path / "para.jsonl", para)
+    assert error_rates.main(["build", "--pairs", str(path), "--er_hard", "50", "--rephrased", str(ppath),
+                             "--out", str(tmp_path / "m.jsonl")]) == 0
+    merged = read_jsonl(tmp_path / "m.jsonl")
+    assert len(merged) == 12 and sum(r["wrong"] for r in merged) == 6
+    other = write_jsonl(tmp_path / "other.jsonl", [{**r, "ori_id": f"x{r['ori_id']}"} for r in para])
+    assert error_rates.main(["build", "--pairs", str(path), "--er_hard", "50", "--rephrased", str(other),
+                             "--out", str(tmp_path / "m2.jsonl")]) == 1
+    assert "none of the 6 paraphrased tasks' ori_id is a task of the pairs" in capsys.readouterr().err
+
+
 def test_weaker_teacher_set_at_its_natural_error_rate(tmp_path, capsys):
     judged = [unit("a", 0, ["wa"], [0]), unit("b", 0, ["rb"], [1]), unit("c", 0, [None, "rc"], [None, 1]),
               unit("d", 0, ["x"], [None]), unit("a", 1, ["s"], [1])]

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from src import registry
 from src.jsonio import write_json
@@ -60,16 +61,16 @@ def test_sft_writes_an_adapter(setup):
     assert (setup["sft"] / "adapter_model.safetensors").is_file()
 
 
-def training_example(setup, model, template: str, index: int = 3) -> dict:
+def training_example(setup, model, template: str, index: int = 3, system: str | None = None) -> dict:
     """input_ids and labels of one toy SFT row as LLaMA-Factory builds them with ``template``
-    (registered by scripts/train.py, as in training)."""
+    (registered by scripts/train.py, as in training; ``system``: model_chat's chat_system)."""
     out = in_train_env(f"""
         import json, sys
         sys.path.insert(0, "scripts")
         from train import register_model_chat, register_vanilla
         register_vanilla()
         if "{template}" == "model_chat":
-            register_model_chat("{model}")
+            register_model_chat("{model}", {system!r})
         from llamafactory.data import get_dataset, get_template_and_fix_tokenizer
         from llamafactory.hparams import get_train_args
         from llamafactory.model import load_tokenizer
@@ -241,9 +242,12 @@ def test_stage2_continue_keeps_training_the_stage1_adapter(setup):
     assert scale > 0 and moved < 0.5 * scale  # near the stage I weights, not a fresh (zero) lora_B
 
 
-def test_model_chat_template_formats_as_chat_inference(setup):
+@pytest.mark.parametrize("system", [None, ""])
+def test_model_chat_template_formats_as_chat_inference(setup, system):
     """template=model_chat (the model's own chat template) gives the same prompt tokens as
-    src.inference --prompt_style chat, then the answer and the turn's end; only those are labelled."""
+    src.inference --prompt_style chat, then the answer and the turn's end; only those are labelled.
+    With chat_system "" (the Guiding recipe) the prompt is the guiding_* benchmarks' (an empty
+    system turn), not the template's default system text."""
     from transformers import AutoTokenizer
     from src.models import model_path
     from src.prompts import chat_prompts
@@ -253,11 +257,15 @@ def test_model_chat_template_formats_as_chat_inference(setup):
         pytest.skip(str(err))
     row = json.loads((setup["lf"] / "sft.json").read_text())[3]
     tok = AutoTokenizer.from_pretrained(qwen)
-    want_prompt = tok(chat_prompts(tok, [row["content"]])[0])["input_ids"]
+    want_prompt = tok(chat_prompts(tok, [row["content"]], system=system)[0])["input_ids"]
     want_answer = tok(row["output"] + "<|im_end|>\n", add_special_tokens=False)["input_ids"]
-    got = training_example(setup, qwen, "model_chat")
+    got = training_example(setup, qwen, "model_chat", system=system)
     assert got["ids"] == want_prompt + want_answer
     assert got["labels"] == [-100] * len(want_prompt) + want_answer
+    if system == "":  # the benchmark's prompt, which the guiding recipe trains on
+        from src.benchmarks import get
+        assert get("guiding_math500").system == "" and "You are Qwen" not in tok.decode(got["ids"])
+        assert yaml.safe_load((ROOT / "scripts/configs/guiding_sft.yaml").read_text())["chat_system"] == ""
 
 
 def test_alice_full_sft_on_two_cpu_processes_with_a_fixed_effective_batch(setup):

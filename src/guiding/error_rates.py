@@ -34,6 +34,7 @@ from pathlib import Path
 
 from ..cli import run_cli
 from ..jsonio import DataError, read_jsonl_numbered, write_json, write_jsonl
+from .parsing import failed_text
 
 GRID = tuple(range(0, 101, 10))
 SUB_KEY = re.compile(r"^subtask_(\d+)$")
@@ -85,10 +86,13 @@ def merge_rephrased(pairs: list[dict], rephrased: list[dict], er_hard: int, seed
     with the same choice of solution (a unit wrong in the set is wrong in its copy).
     -> (rows, hard tasks without a paraphrase)."""
     rows = sft_rows(pairs, "hard", er_hard, seed)
-    para = {r["ori_id"]: r["original"] for r in rephrased}
-    extra = [{"ori_id": r["ori_id"], "sub_idx": 0, "instruction": para[r["ori_id"]]["task"],
-              "output": para[r["ori_id"]]["neg_ans" if r["wrong"] else "pos_ans"], "wrong": r["wrong"], "rephrased": True}
-             for r in rows if r["ori_id"] in para]
+    para = {str(r["ori_id"]): r["original"] for r in rephrased}  # ids as text: 7 and "7" are one task
+    extra = [{"ori_id": r["ori_id"], "sub_idx": 0, "instruction": para[str(r["ori_id"])]["task"],
+              "output": para[str(r["ori_id"])]["neg_ans" if r["wrong"] else "pos_ans"], "wrong": r["wrong"], "rephrased": True}
+             for r in rows if str(r["ori_id"]) in para]
+    if rephrased and not extra:
+        raise DataError(f"none of the {len(rephrased)} paraphrased tasks' ori_id is a task of the pairs "
+                        f"(e.g. {rephrased[0]['ori_id']!r} vs {rows[0]['ori_id'] if rows else None!r})")
     return rows + extra, len(rows) - len(extra)
 
 
@@ -117,17 +121,28 @@ def to_llama_factory(rows: list[dict], lf_dir, name: str) -> Path:
     return path
 
 
-def load_pairs(path) -> list[dict]:
-    rows = []
+def load_pairs(path, log=print) -> list[dict]:
+    """Pairs rows, checked. A unit whose text is a failed call's (empty, or the original's "Invalid
+    Request: Prompt was filtered"; the original's files hold such texts) is left out, the whole task
+    when it is the full task's, and counted; a missing field or another type is an error."""
+    rows, dropped = [], {"tasks": 0, "sub-tasks": 0}
     for lineno, row in read_jsonl_numbered(path, required=("ori_id", "original")):
+        keep = dict(row)
         for key, unit in [("original", row["original"])] + [(k, v) for k, v in row.items() if SUB_KEY.match(k)]:
             for field in ("task", "pos_ans", "neg_ans"):
-                if not isinstance(unit, dict) or not isinstance(unit.get(field), str) or not unit[field].strip():
-                    raise DataError(f"{path}:{lineno}: {key}.{field} is missing or empty (ori_id {row['ori_id']!r})")
-        rows.append(row)
-    ids = [r["ori_id"] for r in rows]
+                if not isinstance(unit, dict) or not isinstance(unit.get(field), str):
+                    raise DataError(f"{path}:{lineno}: {key}.{field} is missing or not text (ori_id {row['ori_id']!r})")
+            if any(failed_text(unit[f]) for f in ("task", "pos_ans", "neg_ans")):
+                keep.pop(key)
+                dropped["tasks" if key == "original" else "sub-tasks"] += 1
+        if "original" in keep:
+            rows.append(keep)
+    ids = [str(r["ori_id"]) for r in rows]
     if len(set(ids)) != len(ids):
         raise DataError(f"{path}: repeated ori_id values")
+    if any(dropped.values()):
+        log(f"[er] {path}: left out {dropped['tasks']} tasks and {dropped['sub-tasks']} sub-tasks whose text is a "
+            f"failed call's (empty or 'Invalid Request')")
     return rows
 
 

@@ -15,7 +15,13 @@ import re
 KEYWORDS = ("figure", "skematic", "diagram", "image", "plot", "picture", "http", "url", "[asy]", "[/asy]", "tickleng")
 MULTI_PART = ("Ⅱ", "II", "(II)", "2. ", "(2) ")
 NON_ENGLISH = set("éèêëàùîïôûçäöüßáâãíóõú")
-FAILED = ("", "Invalid Request: Prompt was filtered")
+FAILED = ("", "Invalid Request: Prompt was filtered")  # what the original's API wrapper returns for a failed call
+
+
+def failed_text(text: str | None) -> bool:
+    """A call's text that is really a failure: none, empty, or the original's failure marker (such
+    texts are in files the original wrote); never to be used as a solution."""
+    return text is None or text.strip() in FAILED
 
 
 def task_rejected(task: str, solution: str, original: bool = False) -> str | None:
@@ -73,7 +79,7 @@ def parse_decomposition(text: str, k: int, original: bool = False) -> list[tuple
     """``### Item i:`` blocks with ``New problem i:`` and ``New solution i:`` (``New Problem`` /
     ``New Solution`` accepted); exactly k complete items, or None. ``### End`` and what follows
     are cut (``original=True`` leaves it in the last solution, as the original)."""
-    if not text or text in FAILED:
+    if failed_text(text):
         return None
     body = _strip_end(text, original)
     chunks = re.split(r"#+\s*Item\s*\d+\s*:?", body)[1:]

@@ -36,7 +36,7 @@ from ..jsonio import DataError, read_jsonl, write_json, write_jsonl
 from ..llm_client import Request, add_client_args, client_from_args
 from . import prompts
 from .counters import counter
-from .parsing import clean_sample, parse_final_answer, parse_judgement
+from .parsing import clean_sample, failed_text, parse_final_answer, parse_judgement
 
 
 def units(pool: list[dict], subtasks: list[dict], all_tasks: bool = False) -> list[dict]:
@@ -68,9 +68,9 @@ def sample(client, rows: list[dict], k: int, temperature: float, top_p: float, m
     res = client.run(reqs)
     for n, row in enumerate(out):
         mine = res[n * k:(n + 1) * k]
-        row["samples"] = [clean_sample(r.text, original) or None if r.ok else None for r in mine]
-        row["errors"] = [r.error if not r.ok else None if row["samples"][j] else "empty after cleaning"
-                         for j, r in enumerate(mine)]
+        row["samples"] = [None if not r.ok or failed_text(r.text) else clean_sample(r.text, original) or None for r in mine]
+        row["errors"] = [r.error if not r.ok else None if row["samples"][j] else
+                         "failure text" if failed_text(r.text) else "empty after cleaning" for j, r in enumerate(mine)]
     return out
 
 
@@ -105,7 +105,7 @@ def transfer(client, rows: list[dict], temperature: float, max_tokens: int, hint
     res = client.run(reqs)
     out = [{**r, "transfer_ground_truth": None} for r in rows]
     for n, r in zip(need, res):
-        out[n]["transfer_ground_truth"] = r.text.strip() if r.ok and r.text.strip() else None
+        out[n]["transfer_ground_truth"] = None if not r.ok or failed_text(r.text) else r.text.strip()
     return out
 
 
