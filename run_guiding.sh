@@ -15,15 +15,19 @@
 #                  instead of the pipeline's pairs (the pipeline still runs when POOL is given)
 #   TEACHER_URL + TEACHER_MODEL | TEACHER_DIR   the weak teacher (an OpenAI-compatible endpoint, key in
 #                  OPENAI_API_KEY, or a local model in process); it decomposes, samples, rewrites, paraphrases
-#   JUDGE_URL + JUDGE_MODEL | JUDGE_DIR         the judge, the checks and the benchmark converter (default: the teacher)
+#   JUDGE_URL + JUDGE_MODEL | JUDGE_DIR         the judge, the checks and the benchmark converter (neither
+#                  JUDGE_URL nor JUDGE_DIR given: the teacher)
 #   TEACHER_T (required with POOL), K (3), LLM_MAX_TOKENS (8000), LLM_MAX_MODEL_LEN (in-process models), API_RPM (80), API_CONCURRENCY (8),
+#   LLM_MAX_FAILED (0.1: a step stops when more of its calls failed), LLM_RETRY_FAILED=1 (send cached failures again),
 #   COUNTER (bert-base-uncased), HINT_COUNTER (cl100k_base), BANDS ("401-1000:2 1001-1600:3"), MIN_STEPS (2)
 #   STUDENT_BASE   the strong student; BASE_SET: stage 1's set (a LLaMA-Factory file {id, content, output};
 #                  empty: no stage 1); FINETUNE full|lora; TRAIN_ARGS, STAGE1_ARGS (key=value for train.sh)
 #   KINDS ("hard sub"), ERS (0 10 ... 100), COMBOS ("50,10 80,40 20,10": hard ER, sub-task ER),
-#   BASELINES ("epochs4 rephrased": at hard ER 50; rephrased needs POOL's pipeline or REPHRASED=file)
+#   BASELINES ("epochs4 rephrased": at hard ER 50, epochs4 with twice the configured epochs; rephrased
+#                  needs POOL's pipeline or REPHRASED=file)
 #   SAMPLE_ALL=1   the teacher samples every pool task, not only those with a kept sub-task
 #   BENCHES        "name=source ..." of math500 olympic jee sat gaokao (source: a local file/folder or hub)
+#   (POOL and BENCHES are lists split at spaces: their paths cannot hold one)
 #   MAX_TOKENS (1680), INFER_ARGS (more src.inference options), LIMIT_EVAL, GPUS, STUDENT_TP, GPU_MEMORY_UTILIZATION, NPROC, NNODES, NODE_RANK,
 #   MASTER_ADDR, MASTER_PORT, SEED (42), FORCE=1, REDO="stage ...", STAGES="stage ...", RUN, RECIPE
 # Stages: data pipeline sets eval_data stage1 train evaluate report
@@ -36,7 +40,7 @@ export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU
 source "$ROOT/scripts/stage_runner.sh"
 
 KNOWN="POOL PAIRS REPHRASED TEACHER_URL TEACHER_MODEL TEACHER_DIR JUDGE_URL JUDGE_MODEL JUDGE_DIR TEACHER_T K
-LLM_MAX_TOKENS LLM_MAX_MODEL_LEN API_RPM API_CONCURRENCY COUNTER HINT_COUNTER BANDS MIN_STEPS STUDENT_BASE BASE_SET FINETUNE TRAIN_ARGS
+LLM_MAX_TOKENS LLM_MAX_MODEL_LEN LLM_MAX_FAILED LLM_RETRY_FAILED API_RPM API_CONCURRENCY COUNTER HINT_COUNTER BANDS MIN_STEPS STUDENT_BASE BASE_SET FINETUNE TRAIN_ARGS
 STAGE1_ARGS KINDS ERS COMBOS BASELINES SAMPLE_ALL BENCHES MAX_TOKENS INFER_ARGS LIMIT_EVAL GPUS STUDENT_TP
 GPU_MEMORY_UTILIZATION NPROC NNODES NODE_RANK MASTER_ADDR MASTER_PORT SEED RUN RECIPE DEMO DEMO_SIZES FORCE REDO STAGES"
 check_settings '^(POOL|PAIRS|REPHRASED|TEACHER_|JUDGE_|LLM_|API_|COUNTER|HINT_COUNTER|BANDS|MIN_STEPS|STUDENT_|BASE_SET|FINETUNE|TRAIN_|STAGE1_|KINDS|ERS|COMBOS|SAMPLE_ALL|BENCHES|INFER_|LIMIT_|DEMO_)'
@@ -54,8 +58,14 @@ fi
 POOL=${POOL:-} PAIRS=${PAIRS:-} REPHRASED=${REPHRASED:-}
 [ -n "$POOL" ] || [ -n "$PAIRS" ] || [ "$DEMO" = 1 ] || die "set POOL (pool files for the pipeline) or PAIRS (a task_sol_pairs file)"
 TEACHER_URL=${TEACHER_URL:-} TEACHER_MODEL=${TEACHER_MODEL:-} TEACHER_DIR=${TEACHER_DIR:-}
-JUDGE_URL=${JUDGE_URL:-$TEACHER_URL} JUDGE_MODEL=${JUDGE_MODEL:-$TEACHER_MODEL} JUDGE_DIR=${JUDGE_DIR:-$TEACHER_DIR}
+JUDGE_URL=${JUDGE_URL:-} JUDGE_MODEL=${JUDGE_MODEL:-} JUDGE_DIR=${JUDGE_DIR:-}
+[ -z "$JUDGE_URL" ] || [ -z "$JUDGE_DIR" ] || die "give JUDGE_URL + JUDGE_MODEL or JUDGE_DIR, not both"
+[ -z "$JUDGE_URL" ] || [ -n "$JUDGE_MODEL" ] || die "JUDGE_URL needs JUDGE_MODEL (the endpoint's model name)"
+[ -z "$JUDGE_MODEL" ] || [ -n "$JUDGE_URL" ] || die "JUDGE_MODEL names a model of JUDGE_URL; set JUDGE_URL too (or JUDGE_DIR)"
+[ -z "$TEACHER_URL" ] || [ -z "$TEACHER_DIR" ] || die "give TEACHER_URL + TEACHER_MODEL or TEACHER_DIR, not both"
+if [ -z "$JUDGE_URL$JUDGE_DIR" ]; then JUDGE_URL=$TEACHER_URL JUDGE_MODEL=$TEACHER_MODEL JUDGE_DIR=$TEACHER_DIR; fi  # the teacher judges
 K=${K:-3} LLM_MAX_TOKENS=${LLM_MAX_TOKENS:-8000} LLM_MAX_MODEL_LEN=${LLM_MAX_MODEL_LEN:-} API_RPM=${API_RPM:-80} API_CONCURRENCY=${API_CONCURRENCY:-8}
+LLM_MAX_FAILED=${LLM_MAX_FAILED:-0.1} LLM_RETRY_FAILED=${LLM_RETRY_FAILED:-0}
 COUNTER=${COUNTER:-bert-base-uncased} HINT_COUNTER=${HINT_COUNTER:-cl100k_base}
 BANDS=${BANDS:-"401-1000:2 1001-1600:3"} MIN_STEPS=${MIN_STEPS:-2} TEACHER_T=${TEACHER_T:-}
 if [ -n "$POOL" ]; then
@@ -73,7 +83,10 @@ STUDENT_TP=${STUDENT_TP:-$([ -n "$GPUS" ] && awk -F, '{print NF}' <<<"$GPUS" || 
 NNODES=${NNODES:-1} NODE_RANK=${NODE_RANK:-0}
 for k in $KINDS; do [[ "$k" == hard || "$k" == sub ]] || die "KINDS holds hard and/or sub, not '$k'"; done
 for e in $ERS; do [[ "$e" =~ ^(0|10|20|30|40|50|60|70|80|90|100)$ ]] || die "ERS holds 0, 10, ..., 100, not '$e'"; done
-for c in $COMBOS; do [[ "$c" =~ ^[0-9]+,[0-9]+$ ]] || die "COMBOS holds HARD,SUB error-rate pairs such as 50,10, not '$c'"; done
+for c in $COMBOS; do [[ "$c" =~ ^(100|[1-9]?[0-9]),(100|[1-9]?[0-9])$ ]] \
+  || die "COMBOS holds HARD,SUB error-rate pairs (percentages 0-100) such as 50,10, not '$c'"; done
+[[ "$LLM_RETRY_FAILED" =~ ^[01]$ ]] || die "LLM_RETRY_FAILED is 0 or 1"
+for f in $POOL; do [ -f "$f" ] || [ "$DEMO" = 1 ] || die "POOL file $f not found"; done
 for b in $BASELINES; do [[ "$b" == epochs4 || "$b" == rephrased ]] || die "BASELINES holds epochs4 and/or rephrased, not '$b'"; done
 [[ " $BASELINES " == *" rephrased "* ]] && [ -z "$POOL$REPHRASED" ] && die "BASELINES rephrased needs POOL (the paraphrase step) or REPHRASED"
 [[ "$FINETUNE" == full || "$FINETUNE" == lora ]] || die "FINETUNE is full or lora, not '$FINETUNE'"
@@ -91,7 +104,7 @@ export DATASET_DIR=$LF GPUS
 stage_outputs() {
   case $1 in
     data) echo "$D/input" ;;
-    pipeline) echo "$S/pipeline" ;;
+    pipeline) [ -d "$S/pipeline" ] && find "$S/pipeline" -type f ! -name llm_cache.jsonl ;;  # paid calls stay cached
     sets) echo "$S/sets" ;;
     eval_data) echo "$D/eval" ;;
     stage1) echo "$M/stage1"; echo "$M/stage1_merged" ;;
@@ -102,12 +115,15 @@ stage_outputs() {
 }
 
 # ---------------------------------------------------------------- helpers
-model_args() {  # model_args TEACHER|JUDGE: the client options of that model
-  local url="${1}_URL" name="${1}_MODEL" dir="${1}_DIR"
-  if [ -n "${!url}" ]; then echo "--base_url ${!url} --model ${!name} --rpm $API_RPM --concurrency $API_CONCURRENCY"
-  else echo "--model_dir ${!dir}${LLM_MAX_MODEL_LEN:+ --max_model_len $LLM_MAX_MODEL_LEN}"; fi
+with_model() {  # with_model TEACHER|JUDGE COMMAND...: run COMMAND with that model's client options
+  local url="${1}_URL" name="${1}_MODEL" dir="${1}_DIR" opts=(--max_failed "$LLM_MAX_FAILED"); shift
+  [ "$LLM_RETRY_FAILED" = 1 ] && opts+=(--retry_failed)
+  if [ -n "${!url}" ]; then opts+=(--base_url "${!url}" --model "${!name}" --rpm "$API_RPM" --concurrency "$API_CONCURRENCY")
+  else opts+=(--model_dir "${!dir}"); [ -n "$LLM_MAX_MODEL_LEN" ] && opts+=(--max_model_len "$LLM_MAX_MODEL_LEN"); fi
+  "$@" "${opts[@]}"
 }
-counter_args() { [ "$COUNTER" = none ] || echo "--counter $COUNTER"; }
+counter_args=()
+[ "$COUNTER" = none ] || counter_args=(--counter "$COUNTER")
 pairs_file() { if [ -n "$PAIRS" ]; then echo "$PAIRS"; else echo "$S/pipeline/task_sol_pairs.jsonl"; fi; }
 runs() {  # the trained models' names, in order
   local k e c
@@ -138,6 +154,12 @@ $("$PY" -m src.provenance describe "$("$PY" -m src.registry resolve "$LF" "$data
   if [ "$FINETUNE" = lora ]; then bash scripts/train.sh export - "$base" "$M/${name}_merged" "$M/$name"; fi
   printf '%s\n' "$what" > "$M/$name/.trained"
 }
+double_epochs() {  # the 4-Epochs baseline: twice the configured epochs (the recipe's 2, or TRAIN_ARGS')
+  local kv n
+  n=$(sed -n 's/^num_train_epochs: *//p' scripts/configs/guiding_sft.yaml)
+  for kv in $TRAIN_ARGS; do [[ "$kv" == num_train_epochs=* ]] && n=${kv#*=}; done
+  awk -v n="$n" 'BEGIN { printf "%g", 2 * n }'
+}
 trained() { if [ "$FINETUNE" = lora ]; then echo "$M/${1}_merged"; else echo "$M/$1"; fi; }
 
 # ---------------------------------------------------------------- stages
@@ -151,25 +173,21 @@ s_data() {
 }
 s_pipeline() {  # the real pipeline steps on the pool; every call cached in its step folder
   [ -n "$POOL" ] || { echo "[guiding] no POOL: the pairs come from $PAIRS"; return 0; }
-  local P=$S/pipeline
-  # shellcheck disable=SC2086,SC2046
-  "$PY" -m src.guiding.pool --input $POOL --out "$P/pool" --bands "$BANDS" $(counter_args)
-  # shellcheck disable=SC2046
-  "$PY" -m src.guiding.decompose --pool "$P/pool/pool.jsonl" --out "$P/decompose" $(model_args TEACHER) \
-    --temperature 0.7 --max_tokens "$LLM_MAX_TOKENS" --min_steps "$MIN_STEPS"
-  # shellcheck disable=SC2046
-  "$PY" -m src.guiding.teacher sample --pool "$P/pool/pool.jsonl" --subtasks "$P/decompose/subtasks.jsonl" --out "$P/teacher" \
-    --k "$K" --temperature "$TEACHER_T" --max_tokens "$LLM_MAX_TOKENS" --hint_counter "$HINT_COUNTER" $(model_args TEACHER) \
-    $([ "$SAMPLE_ALL" = 1 ] && echo --all_tasks)
-  # shellcheck disable=SC2046
-  "$PY" -m src.guiding.teacher judge --samples "$P/teacher/samples.jsonl" --out "$P/judge" $(model_args JUDGE)
-  # shellcheck disable=SC2046
-  "$PY" -m src.guiding.teacher transfer --judged "$P/judge/judged.jsonl" --out "$P/transfer" --hint_counter "$HINT_COUNTER" \
-    $(model_args TEACHER)
+  local P=$S/pipeline pool all=()
+  read -ra pool <<<"$POOL"
+  [ "$SAMPLE_ALL" = 1 ] && all=(--all_tasks)
+  "$PY" -m src.guiding.pool --input "${pool[@]}" --out "$P/pool" --bands "$BANDS" "${counter_args[@]}"
+  with_model TEACHER "$PY" -m src.guiding.decompose --pool "$P/pool/pool.jsonl" --out "$P/decompose" \
+    --temperature 0.7 --max_tokens "$LLM_MAX_TOKENS" --check_max_tokens "$LLM_MAX_TOKENS" --min_steps "$MIN_STEPS"
+  with_model TEACHER "$PY" -m src.guiding.teacher sample --pool "$P/pool/pool.jsonl" --subtasks "$P/decompose/subtasks.jsonl" \
+    --out "$P/teacher" --k "$K" --temperature "$TEACHER_T" --max_tokens "$LLM_MAX_TOKENS" --hint_counter "$HINT_COUNTER" "${all[@]}"
+  with_model JUDGE "$PY" -m src.guiding.teacher judge --samples "$P/teacher/samples.jsonl" --out "$P/judge" \
+    --max_tokens "$LLM_MAX_TOKENS"
+  with_model TEACHER "$PY" -m src.guiding.teacher transfer --judged "$P/judge/judged.jsonl" --out "$P/transfer" \
+    --hint_counter "$HINT_COUNTER" --max_tokens "$LLM_MAX_TOKENS"
   "$PY" -m src.guiding.pairs build --judged "$P/transfer/labelled.jsonl" --out "$P/task_sol_pairs.jsonl" --seed "$SEED"
   if has_baseline rephrased && [ -z "$REPHRASED" ] && [ -s "$(pairs_file)" ]; then
-    # shellcheck disable=SC2046
-    "$PY" -m src.guiding.pairs paraphrase --pairs "$(pairs_file)" --out "$P/paraphrase" --max_tokens "$LLM_MAX_TOKENS" $(model_args TEACHER)
+    with_model TEACHER "$PY" -m src.guiding.pairs paraphrase --pairs "$(pairs_file)" --out "$P/paraphrase" --max_tokens "$LLM_MAX_TOKENS"
   fi
 }
 s_sets() {
@@ -192,9 +210,8 @@ s_eval_data() {
   for kv in $BENCHES; do
     name=${kv%%=*} src=${kv#*=}
     "$PY" -m src.guiding.benchmarks load --name "$name" --source "$src" --out "$D/eval" "${limit[@]}"
-    # shellcheck disable=SC2046
-    "$PY" -m src.guiding.benchmarks convert --rows "$D/eval/$name.jsonl" --out "$D/eval" \
-      $([ -n "$JUDGE_URL$JUDGE_DIR" ] && model_args JUDGE)
+    if [ -n "$JUDGE_URL$JUDGE_DIR" ]; then with_model JUDGE "$PY" -m src.guiding.benchmarks convert --rows "$D/eval/$name.jsonl" --out "$D/eval"
+    else "$PY" -m src.guiding.benchmarks convert --rows "$D/eval/$name.jsonl" --out "$D/eval"; fi
   done
 }
 s_stage1() {
@@ -208,7 +225,7 @@ s_train() {
   for r in $(runs); do
     n=$((n + 1)); echo "[guiding] training $n/$total: $r"
     # shellcheck disable=SC2086
-    if [ "$r" = hard_er50_4epochs ]; then train_once "$r" "$(set_of "$r")" "$start" $TRAIN_ARGS num_train_epochs=4
+    if [ "$r" = hard_er50_4epochs ]; then train_once "$r" "$(set_of "$r")" "$start" $TRAIN_ARGS "num_train_epochs=$(double_epochs)"
     else train_once "$r" "$(set_of "$r")" "$start" $TRAIN_ARGS; fi
   done
 }
@@ -232,7 +249,8 @@ s_evaluate() {  # every model (and the start model) on every benchmark: the pape
 }
 s_report() {
   # shellcheck disable=SC2046
-  "$PY" -m src.guiding.report "$RUN" --benches $(for kv in $BENCHES; do echo "${kv%%=*}"; done) --runs start $(runs)
+  "$PY" -m src.guiding.report "$RUN" --benches $(for kv in $BENCHES; do echo "${kv%%=*}"; done) --runs start $(runs) \
+    --pairs "$(pairs_file)"
 }
 
 start_run "recipe ${RECIPE:-none}, Guiding, student $(basename "$STUDENT_BASE")"

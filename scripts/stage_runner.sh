@@ -13,7 +13,9 @@
 # STAGE_LIST (its stages, in order), STAGE_SHOW (an egrep pattern of log lines worth showing) and
 # defines stage_outputs NAME (prints the paths a redone stage removes first). Then:
 #
-#   start_run LABEL          config.env written (earlier settings kept in logs/ when they changed)
+#   start_run LABEL          config.env written (earlier settings kept in logs/ when they changed); when
+#                            settings changed after a stage finished, the run stops unless FORCE or
+#                            REDO says what to redo (RESUMABLE_SETTINGS, such as API_RPM, may change)
 #   stage NAME FUNCTION      run FUNCTION unless $RUN/.done/NAME exists; its log in logs/NAME.log
 #
 # A stage is skipped when its marker exists (written last). FORCE=1 redoes every stage, REDO="a b"
@@ -69,14 +71,26 @@ check_stage_names() {  # REDO and STAGES must name real stages
   for s in ${REDO:-} ${STAGES:-}; do [[ " $STAGE_LIST " == *" $s "* ]] || die "unknown stage '$s' (stages: $STAGE_LIST)"; done
 }
 
+# settings that never change what a stage writes: a resumed run may change them
+RESUMABLE_SETTINGS="NODE_RANK MASTER_ADDR MASTER_PORT API_RPM API_CONCURRENCY LLM_RETRY_FAILED LLM_MAX_FAILED GPU_MEMORY_UTILIZATION"
+
 start_run() {  # start_run LABEL
-  local v config
+  local v config changed
   mkdir -p "$RUN/.done" "$RUN/logs"
   config=$(for v in $KNOWN; do
     case $v in FORCE|REDO|STAGES|RECIPE) continue ;; esac
     printf '%s=%q\n' "$v" "${!v:-}"
   done)
   if [ -f "$RUN/config.env" ] && [ "$config" != "$(cat "$RUN/config.env")" ]; then
+    # a finished stage made with other settings must not be reused silently: say which differ and stop,
+    # unless the run is told what to redo
+    changed=$(diff <(printf '%s\n' "$config") "$RUN/config.env" | sed -n 's/^[<>] \([A-Z0-9_]*\)=.*/\1/p' | sort -u \
+      | grep -vxF -f <(tr ' ' '\n' <<<"$RESUMABLE_SETTINGS") | tr '\n' ' ' || true)
+    if [ -n "$changed" ] && [ -n "$(ls -A "$RUN/.done")" ] && [ "${FORCE:-0}" != 1 ] && [ -z "${REDO:-}" ]; then
+      die "settings changed since the last run in $RUN: ${changed% } (earlier: $RUN/config.env). Finished stages would be
+reused as they are. Redo from the first stage they affect (REDO=<stage>: it and every later stage run again), redo
+everything (FORCE=1), or use another RUN"
+    fi
     mv "$RUN/config.env" "$RUN/logs/config.$(date +%Y%m%d-%H%M%S).env"
     status settings "changed since the last run (earlier settings in $RUN/logs/config.*.env)"
   fi

@@ -21,7 +21,10 @@ The cache: every finished request is appended (fsync'd) to a JSONL file as soon 
 keyed by (model, messages, settings, sample index). A rerun sends only what is not there, so a
 killed run resumes and never pays for a call twice. A failed call (error after the retries, a
 refusal by the server, a content filter, an empty message) is recorded as a failure with its
-reason, never as an empty answer; cached failures stay failures unless ``retry_failed``.
+reason, never as an empty answer; cached failures stay failures unless ``retry_failed``. A
+``run`` whose share of failures exceeds ``max_failed`` raises after caching every answer (the
+failures are sent again with ``retry_failed``). An in-process model is keyed by its path and its
+weights' fingerprint (src/provenance.py): a model retrained in the same folder is another model.
 """
 from __future__ import annotations
 
@@ -113,9 +116,12 @@ class Stats:
 class Client:
     """``run(requests)`` -> one Result per request, in order; finished ones come from the cache."""
 
-    def __init__(self, model: str, backend, cache=None, retry_failed: bool = False, quiet: bool = False):
+    def __init__(self, model: str, backend, cache=None, retry_failed: bool = False, quiet: bool = False,
+                 max_failed: float | None = None):
+        if max_failed is not None and not 0 <= max_failed <= 1:
+            raise ValueError(f"max_failed is a share of the requests (0-1), not {max_failed}")
         self.model, self.backend, self.cache = model, backend, Cache(cache)
-        self.retry_failed, self.quiet, self.stats = retry_failed, quiet, Stats()
+        self.retry_failed, self.quiet, self.max_failed, self.stats = retry_failed, quiet, max_failed, Stats()
         self._last_log = 0.0
 
     def run(self, requests: Sequence[Request]) -> list[Result]:
@@ -153,6 +159,11 @@ class Client:
             if results[i] is None:
                 hit = self.cache.get(k)
                 results[i] = Result(hit.get("text"), hit.get("error"), hit.get("finish_reason"), cached=True)
+        failed = [r for r in results if not r.ok]  # type: ignore[union-attr]
+        if self.max_failed is not None and len(failed) > self.max_failed * len(results):
+            raise RuntimeError(f"{len(failed)} of {len(results)} requests to {self.model} failed (first: {failed[0].error}), "
+                               f"more than max_failed {self.max_failed}; the answers are cached: rerun with --retry_failed "
+                               f"to send the failed ones again, or allow a larger share with --max_failed")
         return results  # type: ignore[return-value]
 
     def _log(self, msg: str) -> None:
@@ -282,12 +293,16 @@ class VLLMBackend:
             finished(pending)
 
 
-def http_client(base_url: str, model: str, cache=None, retry_failed: bool = False, quiet: bool = False, **kw) -> Client:
-    return Client(model, HTTPBackend(base_url, model, **kw), cache, retry_failed, quiet)
+def http_client(base_url: str, model: str, cache=None, retry_failed: bool = False, quiet: bool = False,
+                max_failed: float | None = None, **kw) -> Client:
+    return Client(model, HTTPBackend(base_url, model, **kw), cache, retry_failed, quiet, max_failed)
 
 
-def vllm_client(model_dir: str, cache=None, retry_failed: bool = False, quiet: bool = False, **kw) -> Client:
-    return Client(str(Path(model_dir).resolve()), VLLMBackend(model_dir, **kw), cache, retry_failed, quiet)
+def vllm_client(model_dir: str, cache=None, retry_failed: bool = False, quiet: bool = False,
+                max_failed: float | None = None, **kw) -> Client:
+    from .provenance import fingerprint
+    key = f"{Path(model_dir).resolve()}@{fingerprint(model_dir)}"
+    return Client(key, VLLMBackend(model_dir, **kw), cache, retry_failed, quiet, max_failed)
 
 
 def requests_from_rows(rows: list[dict], defaults: dict) -> list[Request]:
@@ -312,6 +327,8 @@ def add_client_args(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--rpm", type=float, default=None, help="request starts per minute (the original: 80)")
     g.add_argument("--retries", type=int, default=6)
     g.add_argument("--retry_failed", action="store_true", help="send again what the cache holds as failed")
+    g.add_argument("--max_failed", type=float, default=0.1,
+                   help="stop when more than this share of a step's requests failed (default 0.1)")
     g.add_argument("--max_model_len", type=int, default=None, help="in-process engine only")
 
 
@@ -319,9 +336,9 @@ def client_from_args(args, cache, quiet: bool = False) -> Client:
     if bool(args.base_url) == bool(args.model_dir) or (args.base_url and not args.model):
         raise ValueError("give --base_url and --model (HTTP), or --model_dir (in-process vLLM)")
     if args.base_url:
-        return http_client(args.base_url, args.model, cache, args.retry_failed, quiet, concurrency=args.concurrency,
+        return http_client(args.base_url, args.model, cache, args.retry_failed, quiet, args.max_failed, concurrency=args.concurrency,
                            rpm=args.rpm, retries=args.retries)
-    return vllm_client(args.model_dir, cache, args.retry_failed, quiet, max_model_len=args.max_model_len)
+    return vllm_client(args.model_dir, cache, args.retry_failed, quiet, args.max_failed, max_model_len=args.max_model_len)
 
 
 def main(argv=None) -> int:
@@ -346,6 +363,7 @@ def main(argv=None) -> int:
                                          "max_tokens": args.max_tokens})
         cache = args.cache or str(Path(args.out).with_suffix(".cache.jsonl"))
         client = client_from_args(args, cache)
+        client.max_failed = None  # this command writes every answer, then judges failures itself
         results = client.run(reqs)
         write_jsonl(args.out, [{"id": row.get("id", n), **asdict(r)} for n, (row, r) in enumerate(zip(rows, results))])
         failed = sum(not r.ok for r in results)

@@ -68,7 +68,7 @@ def test_every_stage_runs_after_a_kill(killed_then_resumed):
     assert "hard_er0: trained before on the same data, base model and settings (skipped)" in log  # not trained twice
     for r in RUNS:
         assert (run / "models" / r / ".trained").is_file(), r
-    assert "num_train_epochs=4" in (run / "models/hard_er50_4epochs/.trained").read_text()
+    assert "num_train_epochs=2" in (run / "models/hard_er50_4epochs/.trained").read_text()  # twice TRAIN_ARGS' 1
 
 
 def test_pipeline_steps_counted_and_sets_exact(killed_then_resumed):
@@ -126,8 +126,23 @@ def test_a_run_whose_data_changed_is_trained_again(killed_then_resumed, chat_tin
     assert (run / "models/hard_er100/.trained").read_text() != marker
 
 
+def test_changed_settings_stop_a_finished_run(killed_then_resumed, chat_tiny):
+    """A rerun with another setting would reuse the finished stages: it stops and names the setting
+    (a setting that changes no output, such as API_RPM, may change)."""
+    run, _, _ = killed_then_resumed
+    proc = subprocess.run(["bash", "run_guiding.sh"], cwd=ROOT, env={**env_for(run, chat_tiny), "SEED": "7", "API_RPM": "5"},
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "settings changed since the last run" in proc.stderr and "SEED" in proc.stderr
+    assert "API_RPM" not in proc.stderr.split("settings changed")[1].split("(earlier")[0]
+    assert "SEED=42" in (run / "config.env").read_text()  # the record of the finished run is kept
+    out = run_script({**env_for(run, chat_tiny), "API_RPM": "5"})
+    assert out.count("done before (skipped)") == len(STAGES)
+
+
 def test_bad_settings_stop_before_any_stage(tmp_path, chat_tiny):
-    for extra, message in ((("ERS", "5"), "ERS holds"), (("COMBOS", "50"), "COMBOS holds"),
+    for extra, message in ((("ERS", "5"), "ERS holds"), (("COMBOS", "50"), "COMBOS holds"), (("COMBOS", "50,120"), "COMBOS holds"),
+                           (("JUDGE_URL", "http://127.0.0.1:9/v1"), "JUDGE_URL needs JUDGE_MODEL"),
+                           (("JUDGE_MODEL", "gpt-4o"), "JUDGE_MODEL names a model of JUDGE_URL"),
                            (("TEACHER_TT", "1"), "unknown setting TEACHER_TT"), (("BENCHES", "mmlu=x"), "BENCHES holds")):
         env = {**env_for(tmp_path / "bad", chat_tiny), extra[0]: extra[1]}
         proc = subprocess.run(["bash", "run_guiding.sh"], cwd=ROOT, env=env, capture_output=True, text=True)

@@ -155,6 +155,12 @@ def test_http_failure_is_recorded_as_a_failure(server, tmp_path):
     assert not again.run([too_long])[0].ok and again.stats.sent == 0  # stays a failure, not resent
     retry = http_client(server.url, "tiny", cache, quiet=True, retry_failed=True)
     assert not retry.run([too_long])[0].ok and retry.stats.sent == 1
+    # a step stops when more than max_failed of its requests failed, after caching every answer
+    ok = Request(USER, max_tokens=4)
+    strict = http_client(server.url, "tiny", cache, quiet=True, max_failed=0.4)
+    with pytest.raises(RuntimeError, match=r"1 of 2 requests to tiny failed \(first: BadRequestError 400.*more than max_failed 0.4"):
+        strict.run([too_long, ok])
+    assert http_client(server.url, "tiny", cache, quiet=True, max_failed=0.5).run([too_long, ok])[1].ok  # 1 of 2 is allowed
     # the command line: a failed request is in the output as a failure, and the exit code says so
     from src.llm_client import main
     from src.jsonio import read_jsonl, write_jsonl
@@ -228,4 +234,6 @@ def test_in_process_vllm_backend_and_its_cache(chat_tiny, tmp_path):
     assert all(r.ok and r.text for r in results) and client.stats.sent == 5
     again = vllm_client(str(chat_tiny), cache, quiet=True)
     assert [r.text for r in again.run(reqs)] == [r.text for r in results] and again.stats.sent == 0
+    from src.provenance import fingerprint  # keyed by the weights: a model retrained in this folder is another
+    assert client.model == f"{chat_tiny.resolve()}@{fingerprint(chat_tiny)}"
     assert again.backend.engine is None  # nothing to generate: the model was never loaded

@@ -2,7 +2,7 @@
 and the paraphrased pairs of the Merge-Rephrased baseline.
 
     python -m src.guiding.pairs build --judged DIR/labelled.jsonl --out task_sol_pairs.jsonl [--seed 0]
-    python -m src.guiding.pairs paraphrase --pairs task_sol_pairs.jsonl --out DIR MODEL [--temperature 1.0]
+    python -m src.guiding.pairs paraphrase --pairs task_sol_pairs.jsonl --out DIR MODEL [--temperature 1.0] [--subtasks]
 
 Pairs (the released ``task_sol_pairs`` layout, which ``src.guiding.error_rates`` reads):
 ``{ori_id, original: {task, pos_ans, neg_ans}, subtask_1: {...}, ...}``. pos = a correct sample
@@ -11,7 +11,8 @@ reference, else the unit is dropped; neg = an incorrect sample (judged 0) drawn 
 dropped (the same pairs whatever the file order; rows ordered by ori_id). A task whose full-task unit or every sub-task was dropped is dropped. Units are joined by
 ``(ori_id, sub_idx)``, never by task text; the sub-task keys keep their decomposition index.
 
-Paraphrase: the task, pos and neg of every unit, three calls each; a unit whose paraphrase failed
+Paraphrase: the task, pos and neg of every full task (what Merge-Rephrased uses; ``--subtasks``: of
+the sub-tasks too, as the original does), three calls each; a unit whose paraphrase failed
 (no ``### Paraphrased version:``, a failed call) is left out of ``DIR/rephrased_pairs.jsonl`` and
 counted (the original stored an empty string, which reached the training set).
 """
@@ -72,8 +73,10 @@ def build(rows: list[dict], seed: int = 0) -> tuple[list[dict], dict]:
     return pairs, dict(why)
 
 
-def paraphrase(client, pairs: list[dict], temperature: float, max_tokens: int) -> tuple[list[dict], int]:
-    places = [(n, key) for n, p in enumerate(pairs) for key in p if key == "original" or key.startswith("subtask_")]
+def paraphrase(client, pairs: list[dict], temperature: float, max_tokens: int,
+               subtasks: bool = False) -> tuple[list[dict], int]:
+    places = [(n, key) for n, p in enumerate(pairs) for key in p
+              if key == "original" or (subtasks and key.startswith("subtask_"))]
     reqs = []
     for n, key in places:
         u = pairs[n][key]
@@ -106,6 +109,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--max_tokens", type=int, default=8000)
+    p.add_argument("--subtasks", action="store_true", help="paraphrase the sub-tasks too (Merge-Rephrased needs only the tasks)")
     add_client_args(p)
     args = ap.parse_args(argv)
 
@@ -120,10 +124,10 @@ def main(argv=None) -> int:
             out = Path(args.out)
             client = client_from_args(args, out / "llm_cache.jsonl")
             pairs = read_jsonl(args.pairs, required=("ori_id", "original"), allow_empty=True)
-            rows, failed = paraphrase(client, pairs, args.temperature, args.max_tokens)
+            rows, failed = paraphrase(client, pairs, args.temperature, args.max_tokens, args.subtasks)
             path = write_jsonl(out / "rephrased_pairs.jsonl", rows)
             write_json(out / "rephrased_pairs.stats.json", {"tasks": len(rows), "units_failed": failed, "model": client.model,
-                                                             "temperature": args.temperature}, indent=2)
+                                                             "temperature": args.temperature, "subtasks": args.subtasks}, indent=2)
             print(f"[paraphrase] {len(rows)} of {len(pairs)} tasks paraphrased ({failed} units failed) -> {path}")
     return run_cli(go)
 

@@ -2,7 +2,7 @@
 the error rate (hard vs sub-task supervision, as the paper's Figure 3), the combination table (as its
 Table 2), and what each pipeline step kept or rejected.
 
-    python -m src.guiding.report RUN --benches math500 ... --runs start hard_er0 ... [--paper]
+    python -m src.guiding.report RUN --benches math500 ... --runs start hard_er0 ... [--pairs FILE]
 
 Reads ``RUN/outputs/<run>/<bench>/results.jsonl`` (graded by src.eval with the benchmark's rule) and
 the steps' ``*.stats.json``; writes ``RUN/report.md``, ``RUN/report.json`` and ``RUN/er_accuracy.png``.
@@ -25,6 +25,7 @@ RUN_NAME = re.compile(r"^(hard|sub)_er(\d+)$")
 COMBO = re.compile(r"^combo_(\d+)_(\d+)$")
 LABELS = {"start": "start model (no stage 2)", "hard_er50_4epochs": "hard 50, 4 epochs",
           "merge_rephrased50": "hard 50, Merge-Rephrased"}
+PAPER_N = {"math500": 500, "olympic": 213, "jee": 163, "sat": 220, "gaokao": 118}  # the paper's evaluated counts
 STEP_STATS = ("pool/pool.stats.json", "decompose/decompose.stats.json", "teacher/samples.stats.json",
               "judge/judged.stats.json", "transfer/labelled.stats.json", "task_sol_pairs.stats.json",
               "paraphrase/rephrased_pairs.stats.json")
@@ -79,7 +80,7 @@ def plot(scores: dict, benches: list[str], path: Path) -> bool:
     return True
 
 
-def build(run_dir: Path, benches: list[str], runs: list[str]) -> tuple[str, dict]:
+def build(run_dir: Path, benches: list[str], runs: list[str], pairs: str | None = None) -> tuple[str, dict]:
     scores = {r: {b: score(run_dir, r, b) for b in benches} for r in runs}
     lines = [f"# Guiding Through Complexity: {run_dir.name}", "",
              "Accuracy in % (95 % bootstrap interval over the questions) of every model trained on a synthesized "
@@ -95,6 +96,9 @@ def build(run_dir: Path, benches: list[str], runs: list[str]) -> tuple[str, dict
                 accs.append(s["accuracy"])
         avg = sum(accs) / len(accs) if len(accs) == len(benches) else None
         lines.append(f"| {label(r)} | " + " | ".join(cells) + f" | {_pct(avg)} |")
+    graded = {b: max((scores[r][b]["graded"] for r in runs if scores[r][b]), default=0) for b in benches}
+    lines += ["", "Questions graded: " + ", ".join(f"{b} {n}" + (f" (paper {PAPER_N[b]})" if b in PAPER_N else "")
+                                                 for b, n in graded.items()) + "."]
     combos = [r for r in runs if COMBO.match(r)]
     if combos:
         lines += ["", "## Combining hard tasks with sub-tasks (as Table 2)", "",
@@ -107,6 +111,11 @@ def build(run_dir: Path, benches: list[str], runs: list[str]) -> tuple[str, dict
         for r in ("hard_er50_4epochs", "merge_rephrased50"):
             if r in scores:
                 lines.append(f"| {label(r)} | " + " | ".join(_pct(s and s["accuracy"]) for s in scores[r].values()) + " |")
+    pipeline_pairs = run_dir / "steps" / "pipeline" / "task_sol_pairs.jsonl"
+    if pairs:
+        ours = Path(pairs).resolve() == pipeline_pairs.resolve()
+        lines += ["", f"The training sets were built from {'the pipeline below' if ours else 'another file, not the pipeline below'}: "
+                      f"`{pairs}`."]
     steps = {}
     for rel in STEP_STATS:
         p = run_dir / "steps" / "pipeline" / rel
@@ -123,7 +132,7 @@ def build(run_dir: Path, benches: list[str], runs: list[str]) -> tuple[str, dict
         lines += ["", f"Training sets (rows): {json.dumps(sizes)}"]
     if plot(scores, benches, run_dir / "er_accuracy.png"):
         lines += ["", "![accuracy against the error rate](er_accuracy.png)"]
-    return "\n".join(lines) + "\n", {"scores": scores, "steps": steps}
+    return "\n".join(lines) + "\n", {"scores": scores, "steps": steps, "pairs": pairs}
 
 
 def main(argv=None) -> int:
@@ -132,11 +141,12 @@ def main(argv=None) -> int:
     ap.add_argument("run", help="the run folder")
     ap.add_argument("--benches", nargs="+", required=True)
     ap.add_argument("--runs", nargs="+", required=True)
+    ap.add_argument("--pairs", default=None, help="the pairs file the training sets were built from")
     args = ap.parse_args(argv)
 
     def go():
         run_dir = Path(args.run)
-        text, data = build(run_dir, args.benches, args.runs)
+        text, data = build(run_dir, args.benches, args.runs, args.pairs)
         if not any(s for r in data["scores"].values() for s in r.values()):
             raise FileNotFoundError(f"{run_dir}/outputs: no graded results (run the evaluate stage)")
         tmp = run_dir / "report.md.tmp"
