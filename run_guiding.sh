@@ -15,8 +15,8 @@
 #                  instead of the pipeline's pairs (the pipeline still runs when POOL is given)
 #   TEACHER_URL + TEACHER_MODEL | TEACHER_DIR   the weak teacher (an OpenAI-compatible endpoint, key in
 #                  OPENAI_API_KEY, or a local model in process); it decomposes, samples, rewrites, paraphrases
-#   JUDGE_URL + JUDGE_MODEL | JUDGE_DIR         the judge, the checks and the benchmark converter (neither
-#                  JUDGE_URL nor JUDGE_DIR given: the teacher)
+#   JUDGE_URL + JUDGE_MODEL | JUDGE_DIR         the judge and the benchmark converter (neither JUDGE_URL nor
+#                  JUDGE_DIR given: the teacher; the teacher runs the decomposition checks)
 #   TEACHER_T (required with POOL), K (3), LLM_MAX_TOKENS (8000), LLM_MAX_MODEL_LEN (in-process models), API_RPM (80), API_CONCURRENCY (8),
 #   LLM_MAX_FAILED (0.1: a step stops when more of its calls failed), LLM_RETRY_FAILED=1 (send cached failures again),
 #   COUNTER (bert-base-uncased), HINT_COUNTER (cl100k_base), BANDS ("401-1000:2 1001-1600:3"), MIN_STEPS (2)
@@ -27,7 +27,7 @@
 #                  needs POOL's pipeline or REPHRASED=file)
 #   SAMPLE_ALL=1   the teacher samples every pool task, not only those with a kept sub-task
 #   BENCHES        "name=source ..." of math500 olympic jee sat gaokao (source: a local file/folder or hub)
-#   (POOL and BENCHES are lists split at spaces: their paths cannot hold one)
+#   (POOL and BENCHES are lists split at spaces, POOL's entries may be globs: their paths cannot hold a space)
 #   MAX_TOKENS (1680), INFER_ARGS (more src.inference options), LIMIT_EVAL, GPUS, STUDENT_TP, GPU_MEMORY_UTILIZATION, NPROC, NNODES, NODE_RANK,
 #   MASTER_ADDR, MASTER_PORT, SEED (42), FORCE=1, REDO="stage ...", STAGES="stage ...", RUN, RECIPE
 # Stages: data pipeline sets eval_data stage1 train evaluate report
@@ -86,7 +86,10 @@ for e in $ERS; do [[ "$e" =~ ^(0|10|20|30|40|50|60|70|80|90|100)$ ]] || die "ERS
 for c in $COMBOS; do [[ "$c" =~ ^(100|[1-9]?[0-9]),(100|[1-9]?[0-9])$ ]] \
   || die "COMBOS holds HARD,SUB error-rate pairs (percentages 0-100) such as 50,10, not '$c'"; done
 [[ "$LLM_RETRY_FAILED" =~ ^[01]$ ]] || die "LLM_RETRY_FAILED is 0 or 1"
-for f in $POOL; do [ -f "$f" ] || [ "$DEMO" = 1 ] || die "POOL file $f not found"; done
+[[ "$LLM_MAX_FAILED" =~ ^(0(\.[0-9]+)?|1(\.0*)?)$ ]] || die "LLM_MAX_FAILED is a share of a step's calls, 0 to 1, not '$LLM_MAX_FAILED'"
+# shellcheck disable=SC2206
+POOL_FILES=($POOL)  # split at spaces, globs expanded
+for f in "${POOL_FILES[@]}"; do [ -f "$f" ] || [ "$DEMO" = 1 ] || die "POOL file $f not found"; done
 for b in $BASELINES; do [[ "$b" == epochs4 || "$b" == rephrased ]] || die "BASELINES holds epochs4 and/or rephrased, not '$b'"; done
 [[ " $BASELINES " == *" rephrased "* ]] && [ -z "$POOL$REPHRASED" ] && die "BASELINES rephrased needs POOL (the paraphrase step) or REPHRASED"
 [[ "$FINETUNE" == full || "$FINETUNE" == lora ]] || die "FINETUNE is full or lora, not '$FINETUNE'"
@@ -104,7 +107,7 @@ export DATASET_DIR=$LF GPUS
 stage_outputs() {
   case $1 in
     data) echo "$D/input" ;;
-    pipeline) [ -d "$S/pipeline" ] && find "$S/pipeline" -type f ! -name llm_cache.jsonl ;;  # paid calls stay cached
+    pipeline) if [ -d "$S/pipeline" ]; then find "$S/pipeline" -type f ! -name llm_cache.jsonl; fi ;;  # paid calls stay cached
     sets) echo "$S/sets" ;;
     eval_data) echo "$D/eval" ;;
     stage1) echo "$M/stage1"; echo "$M/stage1_merged" ;;
@@ -138,13 +141,17 @@ set_of() {  # the LLaMA-Factory dataset a run trains on
 }
 start_model() { if [ -z "$BASE_SET" ]; then echo "$STUDENT_BASE"; elif [ "$FINETUNE" = lora ]; then echo "$M/stage1_merged"; else echo "$M/stage1"; fi; }
 # train_once NAME DATASET BASE [args]: one SFT run, skipped when the same run finished before: its
-# .trained marker holds the command, the hashes of the dataset file, the base model's weights and the
-# recipe, and the process layout; LoRA adapters are merged for inference
+# .trained marker holds the command, the hashes of the dataset file, the base model (weights, configs,
+# chat template), the recipe, train.sh (its LoRA settings) and the ZeRO-3 config, and the process
+# layout (not the Python code); LoRA adapters are merged for inference
 train_once() {
-  local name=$1 data=$2 base=$3 stage=guiding_sft what; shift 3
+  local name=$1 data=$2 base=$3 stage=guiding_sft what file hashes; shift 3
   [ "$FINETUNE" = lora ] && stage=guiding_sft_lora
+  file=$("$PY" -m src.registry resolve "$LF" "$data") || return 1
+  hashes=$("$PY" -m src.provenance describe "$file" "$base" scripts/configs/guiding_sft.yaml scripts/train.sh \
+    scripts/configs/ds_z3_config.json) || return 1
   what="$stage $data $base $* seed=$SEED GPUS=$GPUS NPROC=${NPROC:-} NNODES=$NNODES
-$("$PY" -m src.provenance describe "$("$PY" -m src.registry resolve "$LF" "$data")" "$base" scripts/configs/guiding_sft.yaml)"
+$hashes"
   if [ -f "$M/$name/.trained" ] && [ "$(cat "$M/$name/.trained")" = "$what" ]; then
     echo "[guiding] $name: trained before on the same data, base model and settings (skipped)"; return 0
   fi
@@ -173,10 +180,9 @@ s_data() {
 }
 s_pipeline() {  # the real pipeline steps on the pool; every call cached in its step folder
   [ -n "$POOL" ] || { echo "[guiding] no POOL: the pairs come from $PAIRS"; return 0; }
-  local P=$S/pipeline pool all=()
-  read -ra pool <<<"$POOL"
+  local P=$S/pipeline all=()
   [ "$SAMPLE_ALL" = 1 ] && all=(--all_tasks)
-  "$PY" -m src.guiding.pool --input "${pool[@]}" --out "$P/pool" --bands "$BANDS" "${counter_args[@]}"
+  "$PY" -m src.guiding.pool --input "${POOL_FILES[@]}" --out "$P/pool" --bands "$BANDS" "${counter_args[@]}"
   with_model TEACHER "$PY" -m src.guiding.decompose --pool "$P/pool/pool.jsonl" --out "$P/decompose" \
     --temperature 0.7 --max_tokens "$LLM_MAX_TOKENS" --check_max_tokens "$LLM_MAX_TOKENS" --min_steps "$MIN_STEPS"
   with_model TEACHER "$PY" -m src.guiding.teacher sample --pool "$P/pool/pool.jsonl" --subtasks "$P/decompose/subtasks.jsonl" \

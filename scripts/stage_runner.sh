@@ -84,7 +84,9 @@ start_run() {  # start_run LABEL
   if [ -f "$RUN/config.env" ] && [ "$config" != "$(cat "$RUN/config.env")" ]; then
     # a finished stage made with other settings must not be reused silently: say which differ and stop,
     # unless the run is told what to redo
-    changed=$(diff <(printf '%s\n' "$config") "$RUN/config.env" | sed -n 's/^[<>] \([A-Z0-9_]*\)=.*/\1/p' | sort -u \
+    # settings in both records whose values differ (a setting new to this version, absent from an older
+    # record, is no change); RESUMABLE_SETTINGS never count
+    changed=$(diff <(printf '%s\n' "$config") "$RUN/config.env" | sed -n 's/^[<>] \([A-Z0-9_]*\)=.*/\1/p' | sort | uniq -d \
       | grep -vxF -f <(tr ' ' '\n' <<<"$RESUMABLE_SETTINGS") | tr '\n' ' ' || true)
     if [ -n "$changed" ] && [ -n "$(ls -A "$RUN/.done")" ] && [ "${FORCE:-0}" != 1 ] && [ -z "${REDO:-}" ]; then
       die "settings changed since the last run in $RUN: ${changed% } (earlier: $RUN/config.env). Finished stages would be

@@ -29,7 +29,7 @@ from .jsonio import write_json
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 CONFIG_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "tokenizer.json",
-                "adapter_config.json")
+                "adapter_config.json", "chat_template.jinja")  # the chat template decides chat prompts
 
 
 def _hash_file(h, path: Path) -> None:

@@ -4,6 +4,7 @@ evaluation, seconds per step), a run killed during the grid that resumes without
 finished, and a rerun that skips everything."""
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -137,6 +138,22 @@ def test_changed_settings_stop_a_finished_run(killed_then_resumed, chat_tiny):
     assert "SEED=42" in (run / "config.env").read_text()  # the record of the finished run is kept
     out = run_script({**env_for(run, chat_tiny), "API_RPM": "5"})
     assert out.count("done before (skipped)") == len(STAGES)
+    # a record from an older version, without a setting this one knows, is not a change either
+    config = run / "config.env"
+    config.write_text("".join(line for line in config.read_text().splitlines(keepends=True) if not line.startswith("SAMPLE_ALL=")))
+    assert run_script(env_for(run, chat_tiny)).count("done before (skipped)") == len(STAGES)
+
+
+def test_force_redoes_the_pipeline_from_its_cached_calls(killed_then_resumed, chat_tiny, tmp_path):
+    """FORCE=1 redoes the pipeline steps and keeps their caches (no call sent again); with PAIRS only
+    (no pipeline folder), redoing the stage is a no-op, not a silent stop."""
+    run, _, _ = killed_then_resumed
+    run_script({**env_for(run, chat_tiny), "FORCE": "1", "STAGES": "data pipeline"})
+    log = (run / "logs/pipeline.log").read_text().split("[pool]")[-1]  # this run's part
+    sent = [int(n) for n in re.findall(r"(\d+) to send", log)]
+    assert sent and not any(sent), sent  # every call of every step from the cache
+    pairs_only = {**env_for(tmp_path / "pairs_only", chat_tiny), "POOL": "", "FORCE": "1", "STAGES": "data pipeline"}
+    assert "no POOL: the pairs come from" in run_script(pairs_only) + (tmp_path / "pairs_only/logs/pipeline.log").read_text()
 
 
 def test_bad_settings_stop_before_any_stage(tmp_path, chat_tiny):

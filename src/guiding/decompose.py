@@ -115,6 +115,7 @@ def main(argv=None) -> int:
                  "subtasks_parsed": len(checks), "subtasks_kept": len(subtasks),
                  "rejected": dict(Counter(c["why"] for c in checks if not c["kept"])),
                  "model": client.model, "temperature": args.temperature, "max_tokens": args.max_tokens,
+                 "check_max_tokens": args.check_max_tokens,
                  "checks": None if args.no_checks else {"min_steps": args.min_steps, "rule": "conditions 1, variant 1, steps >= min_steps"},
                  "original_parser": args.original, "calls": {"sent": client.stats.sent, "from_cache": client.stats.from_cache}}
         write_json(out / "decompose.stats.json", stats, indent=2)
