@@ -29,8 +29,11 @@
 #   BENCHES        "name=source ..." of math500 olympic jee sat gaokao (source: a local file/folder or hub)
 #   (POOL and BENCHES are lists split at spaces, POOL's entries may be globs: their paths cannot hold a space)
 #   MAX_TOKENS (1680), INFER_ARGS (more src.inference options), LIMIT_EVAL, GPUS, STUDENT_TP, GPU_MEMORY_UTILIZATION, NPROC, NNODES, NODE_RANK,
+#   EVAL_JUDGE=1   the judge also grades every response against the benchmark's answer (stage llm_judge;
+#                  reported beside the rule-based scores, which stay the main ones); on a finished run:
+#                  EVAL_JUDGE=1 REDO=llm_judge
 #   MASTER_ADDR, MASTER_PORT, SEED (42), FORCE=1, REDO="stage ...", STAGES="stage ...", RUN, RECIPE
-# Stages: data pipeline sets eval_data stage1 train evaluate report
+# Stages: data pipeline sets eval_data stage1 train evaluate llm_judge report
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")" && pwd)
 cd "$ROOT"
@@ -41,9 +44,9 @@ source "$ROOT/scripts/stage_runner.sh"
 
 KNOWN="POOL PAIRS REPHRASED TEACHER_URL TEACHER_MODEL TEACHER_DIR JUDGE_URL JUDGE_MODEL JUDGE_DIR TEACHER_T K
 LLM_MAX_TOKENS LLM_MAX_MODEL_LEN LLM_MAX_FAILED LLM_RETRY_FAILED API_RPM API_CONCURRENCY COUNTER HINT_COUNTER BANDS MIN_STEPS STUDENT_BASE BASE_SET FINETUNE TRAIN_ARGS
-STAGE1_ARGS KINDS ERS COMBOS BASELINES SAMPLE_ALL BENCHES MAX_TOKENS INFER_ARGS LIMIT_EVAL GPUS STUDENT_TP
+STAGE1_ARGS KINDS ERS COMBOS BASELINES SAMPLE_ALL BENCHES MAX_TOKENS INFER_ARGS LIMIT_EVAL EVAL_JUDGE GPUS STUDENT_TP
 GPU_MEMORY_UTILIZATION NPROC NNODES NODE_RANK MASTER_ADDR MASTER_PORT SEED RUN RECIPE DEMO DEMO_SIZES FORCE REDO STAGES"
-check_settings '^(POOL|PAIRS|REPHRASED|TEACHER_|JUDGE_|LLM_|API_|COUNTER|HINT_COUNTER|BANDS|MIN_STEPS|STUDENT_|BASE_SET|FINETUNE|TRAIN_|STAGE1_|KINDS|ERS|COMBOS|SAMPLE_ALL|BENCHES|INFER_|LIMIT_|DEMO_)'
+check_settings '^(POOL|PAIRS|REPHRASED|TEACHER_|JUDGE_|LLM_|API_|COUNTER|HINT_COUNTER|BANDS|MIN_STEPS|STUDENT_|BASE_SET|FINETUNE|TRAIN_|STAGE1_|KINDS|ERS|COMBOS|SAMPLE_ALL|BENCHES|INFER_|LIMIT_|EVAL_|DEMO_)'
 
 # ---------------------------------------------------------------- settings
 if [ -z "${RECIPE:-}" ] && { [ "${DEMO:-}" = 1 ] || { [ -z "${STUDENT_BASE:-}" ] && ! has_gpu; }; }; then RECIPE=guiding_demo; fi
@@ -77,7 +80,7 @@ BASE_SET=${BASE_SET:-} FINETUNE=${FINETUNE:-full} TRAIN_ARGS=${TRAIN_ARGS:-} STA
 KINDS=${KINDS:-"hard sub"} ERS=${ERS:-"0 10 20 30 40 50 60 70 80 90 100"} COMBOS=${COMBOS:-"50,10 80,40 20,10"}
 BASELINES=${BASELINES-"epochs4 rephrased"} SAMPLE_ALL=${SAMPLE_ALL:-0} INFER_ARGS=${INFER_ARGS:-}
 BENCHES=${BENCHES:?set BENCHES, e.g. \"math500=hub olympic=hub jee=hub sat=/data/sat-math.jsonl gaokao=/data/gaokao-mathcloze.jsonl\"}
-MAX_TOKENS=${MAX_TOKENS:-1680} LIMIT_EVAL=${LIMIT_EVAL:-} SEED=${SEED:-42}
+MAX_TOKENS=${MAX_TOKENS:-1680} LIMIT_EVAL=${LIMIT_EVAL:-} EVAL_JUDGE=${EVAL_JUDGE:-0} SEED=${SEED:-42}
 GPUS=${GPUS:-} GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
 STUDENT_TP=${STUDENT_TP:-$([ -n "$GPUS" ] && awk -F, '{print NF}' <<<"$GPUS" || echo "")}
 NNODES=${NNODES:-1} NODE_RANK=${NODE_RANK:-0}
@@ -86,6 +89,8 @@ for e in $ERS; do [[ "$e" =~ ^(0|10|20|30|40|50|60|70|80|90|100)$ ]] || die "ERS
 for c in $COMBOS; do [[ "$c" =~ ^(100|[1-9]?[0-9]),(100|[1-9]?[0-9])$ ]] \
   || die "COMBOS holds HARD,SUB error-rate pairs (percentages 0-100) such as 50,10, not '$c'"; done
 [[ "$LLM_RETRY_FAILED" =~ ^[01]$ ]] || die "LLM_RETRY_FAILED is 0 or 1"
+[[ "$EVAL_JUDGE" =~ ^[01]$ ]] || die "EVAL_JUDGE is 0 or 1"
+[ "$EVAL_JUDGE" = 0 ] || [ -n "$JUDGE_URL$JUDGE_DIR" ] || die "EVAL_JUDGE=1 needs a judge: JUDGE_URL + JUDGE_MODEL, JUDGE_DIR, or a teacher"
 [[ "$LLM_MAX_FAILED" =~ ^(0(\.[0-9]+)?|1(\.0*)?)$ ]] || die "LLM_MAX_FAILED is a share of a step's calls, 0 to 1, not '$LLM_MAX_FAILED'"
 # shellcheck disable=SC2206
 POOL_FILES=($POOL)  # split at spaces, globs expanded
@@ -99,8 +104,8 @@ for kv in $BENCHES; do [[ " math500 olympic jee sat gaokao " == *" ${kv%%=*} "* 
 setup_processes
 has_baseline() { [[ " $BASELINES " == *" $1 "* ]]; }
 
-STAGE_LIST="data pipeline sets eval_data stage1 train evaluate report"
-STAGE_SHOW='^\[(demo|pool|decompose|teacher|pairs|paraphrase|er|benchmarks|train\] effective|inference\] all|grade|guiding)'
+STAGE_LIST="data pipeline sets eval_data stage1 train evaluate llm_judge report"
+STAGE_SHOW='^\[(demo|pool|decompose|teacher|pairs|paraphrase|er|benchmarks|train\] effective|inference\] all|grade|eval_judge|guiding)'
 check_stage_names
 D=$RUN/data LF=$RUN/data/llama_factory S=$RUN/steps M=$RUN/models O=$RUN/outputs
 export DATASET_DIR=$LF GPUS
@@ -113,6 +118,7 @@ stage_outputs() {
     stage1) echo "$M/stage1"; echo "$M/stage1_merged" ;;
     train) for r in $(runs); do echo "$M/$r"; echo "$M/${r}_merged"; done ;;
     evaluate) echo "$O" ;;
+    llm_judge) if [ -d "$O" ]; then find "$O" -name 'llm_results.*'; fi ;;  # its calls stay cached in steps/llm_judge
     report) echo "$RUN/report.md"; echo "$RUN/report.json"; echo "$RUN/er_accuracy.png" ;;
   esac
 }
@@ -253,6 +259,15 @@ s_evaluate() {  # every model (and the start model) on every benchmark: the pape
     done
   done
 }
+s_llm_judge() {  # EVAL_JUDGE=1: the judge grades every response too, all in one batch, every call cached
+  [ "$EVAL_JUDGE" = 1 ] || { echo "[guiding] EVAL_JUDGE=0: rule-based scoring only"; return 0; }
+  local name kv b jobs=()
+  for name in start $(runs); do
+    for kv in $BENCHES; do b=${kv%%=*}; jobs+=(--job "$O/$name/$b/results.jsonl" "$D/eval/$b.eval.jsonl"); done
+  done
+  with_model JUDGE "$PY" -m src.guiding.eval_judge "${jobs[@]}" --cache "$S/llm_judge/llm_cache.jsonl" \
+    --max_tokens "$LLM_MAX_TOKENS"
+}
 s_report() {
   # shellcheck disable=SC2046
   "$PY" -m src.guiding.report "$RUN" --benches $(for kv in $BENCHES; do echo "${kv%%=*}"; done) --runs start $(runs) \
@@ -267,5 +282,6 @@ stage eval_data s_eval_data
 stage stage1 s_stage1
 stage train s_train
 stage evaluate s_evaluate
+stage llm_judge s_llm_judge
 stage report s_report
 status finished "report: $RUN/report.md"

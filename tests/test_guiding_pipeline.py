@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 TRAIN_PY = Path(os.environ.get("W2S_TRAIN_VENV", ROOT / ".venv-train")) / "bin" / "python"
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not TRAIN_PY.exists(), reason=f"no training environment at {TRAIN_PY}")]
 ARGS = "num_train_epochs=1 per_device_train_batch_size=4 gradient_accumulation_steps=1 learning_rate=1.0e-5 warmup_ratio=0 logging_steps=1 cutoff_len=256"
-STAGES = ["data", "pipeline", "sets", "eval_data", "stage1", "train", "evaluate", "report"]
+STAGES = ["data", "pipeline", "sets", "eval_data", "stage1", "train", "evaluate", "llm_judge", "report"]
 RUNS = ["hard_er0", "hard_er100", "sub_er0", "sub_er100", "combo_100_0", "hard_er50_4epochs"]
 
 
@@ -160,8 +160,30 @@ def test_bad_settings_stop_before_any_stage(tmp_path, chat_tiny):
     for extra, message in ((("ERS", "5"), "ERS holds"), (("COMBOS", "50"), "COMBOS holds"), (("COMBOS", "50,120"), "COMBOS holds"),
                            (("JUDGE_URL", "http://127.0.0.1:9/v1"), "JUDGE_URL needs JUDGE_MODEL"),
                            (("JUDGE_MODEL", "gpt-4o"), "JUDGE_MODEL names a model of JUDGE_URL"),
-                           (("TEACHER_TT", "1"), "unknown setting TEACHER_TT"), (("BENCHES", "mmlu=x"), "BENCHES holds")):
+                           (("TEACHER_TT", "1"), "unknown setting TEACHER_TT"), (("BENCHES", "mmlu=x"), "BENCHES holds"),
+                           (("EVAL_JUDGE", "yes"), "EVAL_JUDGE is 0 or 1")):
         env = {**env_for(tmp_path / "bad", chat_tiny), extra[0]: extra[1]}
         proc = subprocess.run(["bash", "run_guiding.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
         assert proc.returncode != 0 and message in proc.stderr, (extra, proc.stderr[-500:])
         assert not (tmp_path / "bad" / ".done").exists()
+
+
+def test_llm_judge_added_to_a_finished_run(killed_then_resumed, chat_tiny):
+    """EVAL_JUDGE=1 on a finished run stops until told to redo the llm_judge stage; then the judge (in
+    process, on vLLM) grades every response of every model once, the report shows it, and a redo sends
+    no call again. (Last in this file: it leaves the run's record with EVAL_JUDGE=1.)"""
+    run, _, _ = killed_then_resumed
+    env = {**env_for(run, chat_tiny), "EVAL_JUDGE": "1"}
+    proc = subprocess.run(["bash", "run_guiding.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 2 and "settings changed since the last run" in proc.stderr and "EVAL_JUDGE" in proc.stderr
+    out = run_script({**env, "REDO": "llm_judge"})
+    assert out.count("done before (skipped)") == STAGES.index("llm_judge")  # the stages before it
+    for name in ("start", *RUNS):
+        rows = read_jsonl(run / "outputs" / name / "math500/llm_results.jsonl")
+        assert len(rows) == 6 and all(r["llm_result"] is not None or r["llm_error"] for r in rows), name
+        stats = json.loads((run / "outputs" / name / "math500/llm_results.stats.json").read_text())
+        assert stats["questions"] == 6 and stats["judged"] + stats["unjudged"] == 6 and stats["model"].startswith(str(chat_tiny))
+    assert "## LLM judge (" in (run / "report.md").read_text()
+    log = (run / "logs/llm_judge.log").read_text()
+    assert f"{6 * (1 + len(RUNS))} requests: 0 from the cache" in log
+    assert "[eval_judge] calls sent 0," in run_script({**env, "REDO": "llm_judge"})  # the redo: all from the cache

@@ -6,6 +6,7 @@ NAACL 2025). One module a step, in the order run_guiding.sh runs them (docs/guid
     pairs        steps 4-5: one correct and one incorrect solution per unit (task_sol_pairs); paraphrases
     error_rates  controlled-error-rate SFT sets (nested seeded masks), Merge-Rephrased, SWER
     benchmarks   the five evaluation benchmarks: loaders, MCQ conversion, translation, the answer rule
+    eval_judge   the evaluation's optional LLM judge, beside the answer rule (EVAL_JUDGE=1)
     report       accuracy per model and benchmark, accuracy against the error rate, the combinations
 and their helpers: prompts (every prompt), parsing (filters and output parsers), counters (the two
 token counters), demo (the offline demo's generated data). Every model call goes through

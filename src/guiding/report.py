@@ -4,8 +4,9 @@ Table 2), and what each pipeline step kept or rejected.
 
     python -m src.guiding.report RUN --benches math500 ... --runs start hard_er0 ... [--pairs FILE]
 
-Reads ``RUN/outputs/<run>/<bench>/results.jsonl`` (graded by src.eval with the benchmark's rule) and
-the steps' ``*.stats.json``; writes ``RUN/report.md``, ``RUN/report.json`` and ``RUN/er_accuracy.png``.
+Reads ``RUN/outputs/<run>/<bench>/results.jsonl`` (graded by src.eval with the benchmark's rule), the
+LLM judge's ``llm_results.stats.json`` there when it ran (src.guiding.eval_judge), and the steps'
+``*.stats.json``; writes ``RUN/report.md``, ``RUN/report.json`` and ``RUN/er_accuracy.png``.
 Accuracy in %, with a 95 % bootstrap interval over the questions. ``start`` is the model stage 2
 starts from (after stage 1), trained on no synthesized set.
 """
@@ -48,6 +49,11 @@ def score(run_dir: Path, run: str, bench: str) -> dict | None:
         return None
     lo, hi = bootstrap(results)
     return {"accuracy": sum(results) / len(results), "graded": len(results), "interval": [lo, hi]}
+
+
+def llm_judged(run_dir: Path, run: str, bench: str) -> dict | None:
+    path = run_dir / "outputs" / run / bench / "llm_results.stats.json"
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def _pct(x) -> str:
@@ -99,6 +105,17 @@ def build(run_dir: Path, benches: list[str], runs: list[str], pairs: str | None 
     graded = {b: max((scores[r][b]["graded"] for r in runs if scores[r][b]), default=0) for b in benches}
     lines += ["", "Questions graded: " + ", ".join(f"{b} {n}" + (f" (paper {PAPER_N[b]})" if b in PAPER_N else "")
                                                  for b, n in graded.items()) + "."]
+    judged = {r: {b: llm_judged(run_dir, r, b) for b in benches} for r in runs}
+    if any(s for row in judged.values() for s in row.values()):
+        models = sorted({s["model"] for row in judged.values() for s in row.values() if s})
+        lines += ["", f"## LLM judge ({', '.join(models)})", "",
+                  "Accuracy in % by the LLM judge (src.guiding.eval_judge) over the questions it gave a verdict, "
+                  "the share of those on which it agrees with the rule above, and the questions it left unjudged.", "",
+                  "| model | " + " | ".join(benches) + " |", "|---|" + "---:|" * len(benches)]
+        for r in runs:
+            lines.append(f"| {label(r)} | " + " | ".join(
+                "-" if s is None else f"{_pct(s['accuracy'])} (agrees {_pct(s['agreement'])}, unjudged {s['unjudged']})"
+                for s in judged[r].values()) + " |")
     combos = [r for r in runs if COMBO.match(r)]
     if combos:
         lines += ["", "## Combining hard tasks with sub-tasks (as Table 2)", "",
@@ -132,7 +149,7 @@ def build(run_dir: Path, benches: list[str], runs: list[str], pairs: str | None 
         lines += ["", f"Training sets (rows): {json.dumps(sizes)}"]
     if plot(scores, benches, run_dir / "er_accuracy.png"):
         lines += ["", "![accuracy against the error rate](er_accuracy.png)"]
-    return "\n".join(lines) + "\n", {"scores": scores, "steps": steps, "pairs": pairs}
+    return "\n".join(lines) + "\n", {"scores": scores, "llm_judge": judged, "steps": steps, "pairs": pairs}
 
 
 def main(argv=None) -> int:
