@@ -3,7 +3,7 @@
 #   make test   the test suite (sets up what it needs first)
 PY := .venv/bin/python
 
-.PHONY: setup test test-fast bench demo repro-small
+.PHONY: setup test test-fast bench demo repro-small repro-gsm8k
 setup:
 	bash scripts/setup.sh all
 
@@ -22,3 +22,6 @@ demo: setup
 
 repro-small: setup
 	bash scripts/repro_small.sh
+
+repro-gsm8k: setup
+	RECIPE=repro_gsm8k bash run_gsm8k.sh

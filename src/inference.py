@@ -238,6 +238,7 @@ def stop_strings(args) -> tuple[str, ...]:
 
 def made_by(args, job: Job, dec: Decoding, backend: str, model_fp: str, adapter_fps: dict) -> dict:
     return {"model": model_fp, "adapter": adapter_fps.get(job.adapter), "backend": backend, "dtype": args.dtype,
+            "threads": provenance.cpu_threads(),
             "decoding": {"temperature": dec.temperature, "top_p": dec.top_p, "max_tokens": dec.max_tokens,
                          "stop": list(dec.stop), "presence_penalty": dec.presence_penalty,
                          "frequency_penalty": dec.frequency_penalty,

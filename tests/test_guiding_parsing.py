@@ -28,8 +28,9 @@ def test_filters():
 def test_decomposition_parser():
     items = parse_decomposition(GOOD, 2)
     assert items == [("Compute 2+3.", "2+3 = \\boxed{5}."), ("Compute 5*4.", "5*4 = \\boxed{20}.")]
-    # the original leaves "### End" in the last solution
-    assert parse_decomposition(GOOD, 2, original=True)[1][1].endswith("### End")
+    # the original leaves "### End" in the last solution, and strips "#.*: \n" from both ends of every piece
+    assert parse_decomposition(GOOD, 2, original=True) == [("Compute 2+3", "2+3 = \\boxed{5}"),
+                                                           ("Compute 5*4", "5*4 = \\boxed{20}.\n### End")]
     assert parse_decomposition(GOOD, 3) is None                                      # wrong count
     assert parse_decomposition(GOOD.split("### Item 2")[0], 2) is None               # truncated
     assert parse_decomposition(GOOD.replace("New solution 1:", "Answer:"), 2) is None  # malformed
@@ -50,10 +51,89 @@ def test_checks_and_judgements():
     assert parse_final_answer("### Final answer: 3/4") == "3/4"
     assert parse_final_answer("### Final answer: Unknown") is None and parse_final_answer("no marker") is None
     assert parse_paraphrase("### Paraphrased version: Find x.") == "Find x."
+    assert parse_paraphrase("Sure.\n**Paraphrased version:** Find x.") == "Find x."     # what real models write
+    assert parse_paraphrase("### Paraphrased version:\n") is None
     assert parse_paraphrase("Find x.") is None
+    assert parse_paraphrase("Find x.", original=True) == ""                         # the original stores ""
+    assert parse_paraphrase("### Paraphrased version: Find x.", original=True) == "Find x"
 
 
 def test_sample_cleaning():
     text = "### Solution: The Solution set is {1, 2}."
     assert clean_sample(text) == "The Solution set is {1, 2}."
-    assert clean_sample(text, original=True) == "### : The  set is {1, 2}."   # every "Solution" deleted
+    assert clean_sample(text, original=True) == "The  set is {1, 2}"   # every "Solution" deleted, "#.*: \n" stripped
+
+
+# ------------------------------------------------------------------ against the original's own code
+import ast  # noqa: E402
+import logging  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.conftest import ROOT  # noqa: E402
+
+GUIDING_ORIGINAL = ROOT.parent / "shared" / "upstream-guiding"
+
+# decomposition outputs the original and the project must read alike in original mode
+DECOMPOSITIONS = [
+    GOOD,
+    GOOD.replace("### End", ""),
+    "Here it is.\n" + GOOD + "\nHope this helps.",
+    "### Item 1:\n**New problem 1:** Find x.\n**New solution 1:** x = 2.\n### Item 2:\nNew problem 2: B\nNew solution 2: C",
+    "### Item 1:\nNew problem 1: A\nNew Solution 1: B\n### Item 2:\nNew problem 2: C\nNew solution 2: D",   # mixed case
+    "### Item 1:\nNew problem 1:\nNew solution 1: B\n### Item 2:\nNew problem 2: C\nNew solution 2: D",    # empty problem
+    "### Item 1:\nNew problem 1: A\nNew solution 1: B (see New solution 1) C\n### Item 2:\nNew problem 2: C\nNew solution 2: D",
+    "### Item 1:\nNew problem 1: A\nNew solution 1: B\n### Item 2:\nNew problem 2: C\nNew solution 2: D\n"
+    "### Item 3:\nNew problem 3: E\nNew solution 3: F",                                                   # three items
+    "###Item 1:\nNew problem 1: A\nNew solution 1: B",                                                    # no space
+    "### Item 1:\nNew problem 1: A\nNew solution 1: B\n### Item 3:\nNew problem 3: C\nNew solution 3: D",  # a gap
+    "No items at all.",
+]
+
+
+def original_function(relpath: str, name: str, **namespace):
+    """One function of the original, taken from its source with ast and run as it is."""
+    path = GUIDING_ORIGINAL / relpath
+    if not path.is_file():
+        pytest.skip(f"the original Guiding code is not at {GUIDING_ORIGINAL} (../shared/upstream-guiding)")
+    tree = ast.parse(path.read_text())
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+    scope = dict(namespace)
+    exec(compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec"), scope)
+    return scope[name]
+
+
+def original_noise_chars():
+    path = GUIDING_ORIGINAL / "pipeline/utils_async.py"
+    if not path.is_file():
+        pytest.skip(f"the original Guiding code is not at {GUIDING_ORIGINAL} (../shared/upstream-guiding)")
+    tree = ast.parse(path.read_text())
+    return next(ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
+                and any(getattr(t, "id", None) == "NOISE_CHARS" for t in n.targets))
+
+
+@pytest.mark.parametrize("text", DECOMPOSITIONS)
+def test_original_mode_decomposition_is_the_originals(text):
+    s1_res_match = original_function("pipeline/utils_async.py", "s1_res_match", NOISE_CHARS=original_noise_chars())
+    problems, solutions = s1_res_match(logging.getLogger("original"), text)
+    theirs = None if problems is None or not problems else list(zip(problems, solutions))
+    assert parse_decomposition(text, 2, original=True) == theirs
+
+
+@pytest.mark.parametrize("text", ["### Solution: The Solution set is {1, 2}.", "Solution:\n x = 3.", "**Solution**: 4.",
+                                  "Plain text #.", ""])
+def test_original_mode_sample_cleaning_is_the_originals(text):
+    noise = original_noise_chars()
+    # multi_sampling.py: `if start_sign in sample: sample = sample.replace(start_sign, "")`, then strip(NOISE_CHARS)
+    theirs = (text.replace("Solution", "") if "Solution" in text else text).strip(noise)
+    assert clean_sample(text, original=True) == theirs
+
+
+@pytest.mark.parametrize("text", ["### Paraphrased version: Find x.", "**Paraphrased version:** Find x.", "Find x.",
+                                  "Paraphrased version: A. Paraphrased version: B", ""])
+def test_original_mode_paraphrase_is_the_originals(text):
+    noise = original_noise_chars()
+    # paraphrase.py: `new_task = raw_output.split(sign)[1].strip(NOISE_CHARS)` if the sign is in it, else ""
+    sign = "Paraphrased version"
+    theirs = text.split(sign)[1].strip(noise) if sign in text else ""
+    assert parse_paraphrase(text, original=True) == theirs

@@ -209,6 +209,18 @@ def test_guiding_steps_against_the_server(server, chat_tiny, tmp_path):
     assert decompose.main(["--pool", str(d / "p/pool.jsonl"), "--out", str(d / "dec"), "--max_tokens", "12", *http]) == 0
     assert json.loads((d / "dec/decompose.stats.json").read_text())["calls"] == {"sent": 0, "from_cache": 3}
     assert server.finished_requests() == before
+    # --original_prompts: the requests sent carry the original's wording, read from its checkout
+    checkout = Path(__file__).resolve().parents[2] / "shared/upstream-guiding"
+    if (checkout / "const/prompt_template.json").is_file():
+        from src.guiding.original_prompts import OriginalPrompts
+        from src.llm_client import Request
+        assert decompose.main(["--pool", str(d / "p/pool.jsonl"), "--out", str(d / "dec_orig"), "--max_tokens", "12",
+                               "--original_prompts", str(checkout), "--original", *http]) == 0
+        assert json.loads((d / "dec_orig/decompose.stats.json").read_text())["calls"]["sent"] == 3  # other words: new calls
+        original = OriginalPrompts(checkout)
+        keys = {row["key"] for row in read_jsonl(d / "dec_orig/llm_cache.jsonl")}
+        for r in read_jsonl(d / "p/pool.jsonl"):
+            assert Request(original.decompose(r["task"], r["solution"], r["k"]), temperature=0.7, max_tokens=12).key("tiny") in keys
 
 
 @pytest.mark.slow

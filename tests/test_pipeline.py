@@ -150,8 +150,27 @@ def test_redo_of_a_training_stage_reevaluates_it(gsm8k_run, tiny):
     assert (run / "outputs/eval_iter1_hybrid/output.jsonl").stat().st_mtime_ns == iter1
 
 
+def test_merged_adapters_give_the_adapters_answers(gsm8k_run, tiny, tmp_path):
+    """MERGE_ADAPTERS=1: each adapter is merged into its base before inference (one load per adapter,
+    the base model's runs in one load); the merged models answer as base + adapter do, and their
+    copies are gone afterwards."""
+    full, _ = gsm8k_run
+    run = tmp_path / "merged"
+    shutil.copytree(full, run)
+    out = run_script("run_gsm8k.sh", env_for(run, tiny, MERGE_ADAPTERS="1", REDO="evaluate", STAGES="evaluate"))
+    assert "evaluate" in out and "FAILED" not in out
+    for name in ("eval_ceiling", "eval_full_weak", "eval_iter1_hybrid", "eval_iter2_hybrid", "eval_dpo", "eval_orpo"):
+        record = json.loads((run / f"outputs/{name}/output.meta.json").read_text())
+        assert "/models/merged/" in record["paths"]["model"] and record["made_by"]["adapter"] is None, name
+        merged = [r["response"] for r in read_jsonl(run / f"outputs/{name}/output.jsonl")]
+        assert merged == [r["response"] for r in read_jsonl(full / f"outputs/{name}/output.jsonl")], name
+    assert not any((run / "models/merged").iterdir())
+
+
 @pytest.mark.parametrize("extra,message", [({"WEAK_BASEE": "x"}, "unknown setting WEAK_BASEE"),
-                                           ({"ITER2": "3"}, "ITER2, BASELINES, CEILING, EXPORT are 0 or 1"),
+                                           ({"ITER2": "3"}, "ITER2, BASELINES, CEILING, EXPORT, MERGE_ADAPTERS are 0 or 1"),
+                                           ({"DATA_SUBSET": "10 10"}, "DATA_SUBSET is three numbers"),
+                                           ({"DATA_SUBSETS": "1 1 1"}, "unknown setting DATA_SUBSETS"),
                                            ({"REDO": "pair"}, "unknown stage 'pair'"),
                                            ({"PREF": "ppo"}, "PREF holds dpo and/or orpo"),
                                            ({"NNODES": "2"}, "NNODES=2 needs MASTER_ADDR")])

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..cli import run_cli
 from ..jsonio import DataError, read_jsonl, read_jsonl_numbered, write_json, write_jsonl
-from .answers import DATASETS, final_answer
+from .answers import DATASETS, RULES, final_answer
 from .clustering import embedding_same, final_response, leader_clusters, marker_same
 
 
@@ -83,7 +83,11 @@ INSTRUCTION = 'Represent the paragraph for the question "{question}": '
 
 
 def cluster_all(dataset: str, questions: list[dict], samples: dict[int, list[str]], embedder: str | None = None,
-                threshold: float = 0.9, instruct: bool = False) -> list[dict]:
+                threshold: float = 0.9, instruct: bool = False, rule: str = "original") -> list[dict]:
+    """``rule`` (marker datasets): ``original``, the original's answer (the text between the first
+    marker and a second one), ``N/A`` for a member without the marker, and a question whose winning
+    response is the text ``N/A`` dropped; ``last``, the answer after the last marker, a response
+    without the marker matching nothing."""
     rows = []
     for q in questions:
         responses = samples[q["id"]]
@@ -93,9 +97,11 @@ def cluster_all(dataset: str, questions: list[dict], samples: dict[int, list[str
             instruction = INSTRUCTION.format(question=q["question"]) if instruct else ""
             same = embedding_same(embed(responses, embedder, instruction), threshold)
         else:
-            same = marker_same([final_answer(dataset, r) for r in responses])
+            same = marker_same([final_answer(dataset, r, rule) for r in responses], original=rule == "original")
         clusters = leader_clusters(responses, same)
         final = final_response(clusters)
+        if rule == "original" and final == "N/A":  # the original's placeholder for "no answer" drops it
+            final = None
         rows.append({"id": q["id"], "question": q["question"], "samples": len(responses),
                      "clusters": [{"response": c.response, "size": c.size, "members": list(c.members)} for c in clusters],
                      "final_response": final, "dropped": final is None})
@@ -123,12 +129,14 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=None,
                     help="the sampling seeds to read (default: every seed<k> folder)")
     ap.add_argument("--threshold", type=float, default=0.9, help="cosine similarity above which two QA answers are the same")
+    ap.add_argument("--rule", choices=RULES, default="original",
+                    help="marker answers: original (between the first marker and a second; N/A for none) or last")
     args = ap.parse_args(argv)
 
     def go():
         questions = read_jsonl(args.questions, required=("id", "question"))
         samples = load_samples(Path(args.samples), [q["id"] for q in questions], args.subset, args.seeds)
-        rows = cluster_all(args.dataset, questions, samples, args.embedder, args.threshold, args.instruct)
+        rows = cluster_all(args.dataset, questions, samples, args.embedder, args.threshold, args.instruct, args.rule)
         out = write_jsonl(args.out, rows)
         s = stats(rows)
         write_json(out.with_suffix(".stats.json"), s, indent=2)

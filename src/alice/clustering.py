@@ -5,9 +5,9 @@ Repeat until no response remains: the first remaining response leads; every rema
 leave the pool. The final answer is the leader of the largest cluster (ties: the cluster found
 first); with no cluster of size >= 2 the question is dropped.
 
-"Same" is the dataset's rule: equal marker answers (GSM8K ``####``, ARC ``My choice is``; a
-response without the marker matches nothing, not even itself) or, for the QA datasets, cosine
-similarity > 0.9 of sentence embeddings (``embedding_same``).
+"Same" is the dataset's rule: equal marker answers (GSM8K ``####``, ARC ``My choice is``; a leader
+without the marker matches nothing, not even itself; a member without it is the original's ``N/A``)
+or, for the QA datasets, cosine similarity > 0.9 of sentence embeddings (``embedding_same``).
 """
 from __future__ import annotations
 
@@ -48,8 +48,13 @@ def final_response(clusters: Sequence[Cluster]) -> str | None:
     return best.response
 
 
-def marker_same(answers: Sequence[str | None]) -> Callable[[int, int], bool]:
-    """Same when both have a marker answer and the answers are equal strings."""
+def marker_same(answers: Sequence[str | None], original: bool = True) -> Callable[[int, int], bool]:
+    """Same when the leader i has a marker answer and answer j equals it as a string. ``original``
+    (the original's rule): a response j without the marker counts as the answer ``N/A``, so it joins a
+    leader whose answer is literally ``N/A``; otherwise it matches nothing. A leader without the
+    marker never matches (a discarded singleton, as the original skips it)."""
+    if original:
+        return lambda i, j: answers[i] is not None and answers[i] == ("N/A" if answers[j] is None else answers[j])
     return lambda i, j: answers[i] is not None and answers[i] == answers[j]
 
 

@@ -118,9 +118,10 @@ def load(name: str, source) -> list[dict]:
                 continue
             if "Then\n\n(A)" in r["question"] or "Then\n\nA" in r["question"]:
                 continue
-            mcq = str(r.get("type", "")).startswith("MCQ")
+            # every math row goes through the converter, as the original's (it repeats a question that
+            # is not multiple choice, and its drop words apply to all)
             row = {"question": r["question"], "answer": str(r["gold"]), "ground_truth": str(r["gold"]),
-                   "needs": "convert" if mcq else ""}
+                   "needs": "convert"}
         elif name == "sat":
             _need(r, where, "question", "options", "label")
             options, label = r["options"], str(r["label"]).strip()
@@ -161,8 +162,17 @@ def translate_prompt(question: str, answer: str) -> list[dict]:
         f"### Question:\n{question}\n### Solution/Answer:\n{answer}")}]
 
 
+def strip_converted(text: str) -> str:
+    """The original's ``strip("#.*: \\n")`` of a converted question or answer (so ``12.`` becomes
+    ``12``), except that a leading period stays (the original turns ``.5`` into ``5``)."""
+    return text.lstrip("#*: \n").rstrip("#.*: \n")
+
+
 def parse_converted(text: str | None, drop_words: bool = True) -> tuple[str, str] | str:
-    """-> (question, answer), or why the row is dropped."""
+    """-> (question, answer), or why the row is dropped. As the original: the question is the text
+    between the markers, the answer the text after ``New Solution/Answer`` up to a second one, both
+    stripped of markdown and of trailing periods (``### New Solution/Answer: 12.`` gives ``12``).
+    Unlike it, an empty question or answer drops the row (it cannot be graded)."""
     if not text:
         return "failed call"
     if "New Question" not in text or "New Solution/Answer" not in text:
@@ -170,8 +180,8 @@ def parse_converted(text: str | None, drop_words: bool = True) -> tuple[str, str
     if drop_words and any(w in text.lower() for w in DROP_WORDS):
         return "statement options or 'none'"
     q = text.split("New Question", 1)[1].split("New Solution/Answer", 1)[0]
-    a = text.split("New Solution/Answer", 1)[1]
-    q, a = (re.sub(r"^[\s#:*]+|[\s#*]+$", "", x) for x in (q, a))
+    a = text.split("New Solution/Answer")[1]
+    q, a = strip_converted(q), strip_converted(a)
     return (q, a) if q and a else "empty question or answer"
 
 
@@ -200,10 +210,12 @@ def grade(rows: list[dict], golds: list[dict], answer_key: str = "", mode: str =
           workers: int | None = None) -> list[dict]:
     from ..eval.grader import compare_many
     from ..eval.normalize import normalize_final_answer
+    def norm(x: str) -> str:  # a sentence's final period is not part of the answer: "12." is 12
+        return normalize_final_answer(re.sub(r"(?<!\.)\.$", "", x.strip()))
     preds = [last_boxed(r["response"]) for r in rows]
-    gold = [normalize_final_answer(str(g["answer"])) if g.get("answer") not in (None, "") else None for g in golds]
+    gold = [norm(str(g["answer"])) if g.get("answer") not in (None, "") else None for g in golds]
     idx = [i for i, (p, g) in enumerate(zip(preds, gold)) if p is not None and g is not None]
-    same = compare_many([(gold[i], normalize_final_answer(preds[i])) for i in idx], mode, timeout, workers)
+    same = compare_many([(gold[i], norm(preds[i])) for i in idx], mode, timeout, workers)
     result: list[bool | None] = [None if g is None else False for g in gold]
     for i, s in zip(idx, same):
         result[i] = bool(s)
@@ -226,6 +238,8 @@ def main(argv=None) -> int:
     co.add_argument("--temperature", type=float, default=0.7)
     co.add_argument("--max_tokens", type=int, default=2048)
     add_client_args(co)
+    from . import prompts
+    prompts.add_prompt_args(co)  # accepted as by every step; the converter's prompts are this project's
     args = ap.parse_args(argv)
 
     def go():

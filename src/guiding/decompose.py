@@ -88,6 +88,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pool", required=True)
     ap.add_argument("--out", required=True)
     add_client_args(ap)
+    prompts.add_prompt_args(ap)
     ap.add_argument("--temperature", type=float, default=0.7, help="the original's API default")
     ap.add_argument("--max_tokens", type=int, default=8000)
     ap.add_argument("--check_max_tokens", type=int, default=256)
@@ -97,6 +98,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     def go():
+        prompts.configure(args)
         out = Path(args.out)
         pool = read_jsonl(args.pool, required=("ori_id", "task", "solution", "k"), allow_empty=True)
         client = client_from_args(args, out / "llm_cache.jsonl")

@@ -80,9 +80,11 @@ def main(argv=None) -> int:
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--max_tokens", type=int, default=1024)
     add_client_args(ap)
+    prompts.add_prompt_args(ap)
     args = ap.parse_args(argv)
 
     def go():
+        prompts.configure(args)
         client = client_from_args(args, args.cache)
         jobs, pairs = [], []
         for results, gold in args.job:

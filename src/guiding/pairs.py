@@ -74,7 +74,7 @@ def build(rows: list[dict], seed: int = 0) -> tuple[list[dict], dict]:
 
 
 def paraphrase(client, pairs: list[dict], temperature: float, max_tokens: int,
-               subtasks: bool = False) -> tuple[list[dict], int]:
+               subtasks: bool = False, original: bool = False) -> tuple[list[dict], int]:
     places = [(n, key) for n, p in enumerate(pairs) for key in p
               if key == "original" or (subtasks and key.startswith("subtask_"))]
     reqs = []
@@ -87,7 +87,7 @@ def paraphrase(client, pairs: list[dict], temperature: float, max_tokens: int,
     out: dict = defaultdict(dict)
     failed = 0
     for m, (n, key) in enumerate(places):
-        texts = [parse_paraphrase(r.text) if r.ok else None for r in res[3 * m:3 * m + 3]]
+        texts = [parse_paraphrase(r.text, original) if r.ok else None for r in res[3 * m:3 * m + 3]]
         if None in texts:
             failed += 1
             continue
@@ -110,10 +110,13 @@ def main(argv=None) -> int:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--max_tokens", type=int, default=8000)
     p.add_argument("--subtasks", action="store_true", help="paraphrase the sub-tasks too (Merge-Rephrased needs only the tasks)")
+    p.add_argument("--original", action="store_true", help="the original's parser (a missing marker stores an empty text)")
     add_client_args(p)
+    prompts.add_prompt_args(p)
     args = ap.parse_args(argv)
 
     def go():
+        prompts.configure(args)
         if args.cmd == "build":
             rows = read_jsonl(args.judged, required=("ori_id", "sub_idx", "task", "samples", "judgements"), allow_empty=True)
             pairs, why = build(rows, args.seed)
@@ -124,7 +127,7 @@ def main(argv=None) -> int:
             out = Path(args.out)
             client = client_from_args(args, out / "llm_cache.jsonl")
             pairs = read_jsonl(args.pairs, required=("ori_id", "original"), allow_empty=True)
-            rows, failed = paraphrase(client, pairs, args.temperature, args.max_tokens, args.subtasks)
+            rows, failed = paraphrase(client, pairs, args.temperature, args.max_tokens, args.subtasks, args.original)
             path = write_jsonl(out / "rephrased_pairs.jsonl", rows)
             write_json(out / "rephrased_pairs.stats.json", {"tasks": len(rows), "units_failed": failed, "model": client.model,
                                                              "temperature": args.temperature, "subtasks": args.subtasks}, indent=2)

@@ -69,19 +69,45 @@ def parse_bands(text: str) -> tuple:
     return tuple(bands)
 
 
-def _strip_end(text: str, original: bool) -> str:
-    if original:  # the original looks for "### Sign of End" and discards the result of its replace
-        return text
-    return re.split(r"#+\s*End\b", text)[0]
+NOISE = "#.*: \n"  # the characters the original strips from both ends of every parsed text
+
+
+def _original_decomposition(text: str) -> list[tuple[str, str]] | None:
+    """The original's parser (its ``s1_res_match``), rule for rule: as many items as the text has
+    ``### Item`` (any number, not k); item i is the text between the first ``### Item i`` and the
+    first ``### Item i+1``; ``New problem i``/``New solution i`` all lower case or ``New Problem i``/
+    ``New Solution i`` both capitalised (mixed: rejected); the problem runs to the first ``New solution
+    i``, the solution from there to a second one if any; empty texts are kept; ``### End`` stays (the
+    original looks for ``### Sign of End`` and discards its replace); every piece stripped of
+    ``#.*: \n`` at both ends. No item at all: None here (the original returns two empty lists)."""
+    n = text.count("### Item")
+    items = []
+    for i in range(1, n + 1):
+        first, second = f"### Item {i}", f"### Item {i + 1}"
+        if first not in text or (i < n and second not in text):
+            return None
+        chunk = text.split(first)[1] if i == n else text.split(first)[1].split(second)[0]
+        chunk = chunk.strip(NOISE)
+        for problem_sign, solution_sign in ((f"New problem {i}", f"New solution {i}"), (f"New Problem {i}", f"New Solution {i}")):
+            if problem_sign in chunk and solution_sign in chunk:
+                problem = chunk.split(problem_sign)[1].split(solution_sign)[0]
+                items.append((problem.strip(NOISE), chunk.split(solution_sign)[1].strip(NOISE)))
+                break
+        else:
+            return None
+    return items or None
 
 
 def parse_decomposition(text: str, k: int, original: bool = False) -> list[tuple[str, str]] | None:
     """``### Item i:`` blocks with ``New problem i:`` and ``New solution i:`` (``New Problem`` /
     ``New Solution`` accepted); exactly k complete items, or None. ``### End`` and what follows
-    are cut (``original=True`` leaves it in the last solution, as the original)."""
+    are cut. ``original=True``: the original's parser (``_original_decomposition``: any number of
+    items, its case rule, empty texts kept, ``### End`` left in the last solution)."""
     if failed_text(text):
         return None
-    body = _strip_end(text, original)
+    if original:
+        return _original_decomposition(text)
+    body = re.split(r"#+\s*End\b", text)[0]
     chunks = re.split(r"#+\s*Item\s*\d+\s*:?", body)[1:]
     if len(chunks) != k:
         return None
@@ -135,16 +161,24 @@ def parse_final_answer(text: str) -> str | None:
     return None if not ans or ans.lower().startswith("unknown") else ans
 
 
-def parse_paraphrase(text: str) -> str | None:
-    """The text after ``### Paraphrased version:``; None when the marker is missing (the original
-    stores an empty string, which would enter the training set)."""
-    m = re.search(r"#+\s*Paraphrased version:\s*(.*)", text or "", flags=re.S)
-    return m.group(1).strip() or None if m else None
+def parse_paraphrase(text: str, original: bool = False) -> str | None:
+    """The text after ``Paraphrased version`` (with or without ``###``/``**`` and the colon), up to a
+    second one, stripped of markdown at both ends; None when the marker is missing or nothing follows
+    it. ``original=True``: the original's rule, which stores an empty string for a missing marker (it
+    would enter the training set) and strips ``#.*: \n`` at both ends."""
+    text = text or ""
+    if original:
+        return text.split("Paraphrased version")[1].strip(NOISE) if "Paraphrased version" in text else ""
+    m = re.search(r"Paraphrased version\**\s*:?\**", text)
+    if not m:
+        return None
+    got = text[m.end():].split("Paraphrased version")[0]
+    return re.sub(r"^[\s#*:]+|[\s#*]+$", "", got) or None
 
 
 def clean_sample(text: str, original: bool = False) -> str:
     """A teacher sample: only a leading ``### Solution:`` header is removed (the original deletes
-    every ``Solution`` in the text: ``original=True``)."""
+    every ``Solution`` in the text and strips ``#.*: \n`` at both ends: ``original=True``)."""
     if original:
-        return text.replace("Solution", "").strip()
+        return text.replace("Solution", "").strip(NOISE)
     return re.sub(r"^\s*#*\s*Solution\s*:?", "", text, count=1).strip()

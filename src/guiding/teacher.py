@@ -136,9 +136,11 @@ def main(argv=None) -> int:
     for p in (s, j, t):
         p.add_argument("--out", required=True)
         add_client_args(p)
+        prompts.add_prompt_args(p)
     args = ap.parse_args(argv)
 
     def go():
+        prompts.configure(args)
         out = Path(args.out)
         client = client_from_args(args, out / "llm_cache.jsonl")
         settings = {k: v for k, v in vars(args).items() if k not in ("base_url", "cmd")}
