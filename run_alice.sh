@@ -35,8 +35,8 @@ source "$ROOT/scripts/stage_runner.sh"
 KNOWN="DATASET SOURCE RECIPE DEMO DEMO_SIZES RUN TEACHER_BASE STUDENT_BASE MID_BASE SUMMARISER EMBEDDER N_SAMPLES
 MAX_TOKENS BASELINES CASCADE FINETUNE TEACHER_FINETUNE TRAIN_ARGS TEACHER_TRAIN_ARGS INFER_ARGS KEEP_INVALID
 LIMIT_TRANSFER LIMIT_EVAL GPUS TEACHER_TP STUDENT_TP MID_TP SUMMARISER_TP GPU_MEMORY_UTILIZATION NPROC NNODES NODE_RANK
-MASTER_ADDR MASTER_PORT THREADS SEED FORCE REDO STAGES"
-check_settings '^(TEACHER_|STUDENT_|MID_|SUMMARI|EMBED|N_SAMPLE|MAX_TOKEN|BASELINE|CASCADE|FINETUNE|TRAIN_|INFER_|KEEP_|LIMIT_|DEMO_|GPU_MEM)'
+MASTER_ADDR MASTER_PORT THREADS SEED FORCE REDO STAGES ORIGINAL_PROMPTS ANSWER_RULE"
+check_settings '^(TEACHER_|STUDENT_|MID_|SUMMARI|EMBED|N_SAMPLE|MAX_TOKEN|BASELINE|CASCADE|FINETUNE|TRAIN_|INFER_|KEEP_|LIMIT_|DEMO_|GPU_MEM|ORIGINAL_|ANSWER_)'
 
 # ---------------------------------------------------------------- settings
 if [ -z "${RECIPE:-}" ] && { [ "${DEMO:-}" = 1 ] || { [ -z "${TEACHER_BASE:-}" ] && ! has_gpu; }; }; then RECIPE=alice_demo; fi
@@ -60,6 +60,12 @@ TRAIN_ARGS=${TRAIN_ARGS:-}
 TEACHER_TRAIN_ARGS=${TEACHER_TRAIN_ARGS:-$TRAIN_ARGS}
 INFER_ARGS=${INFER_ARGS:-}
 KEEP_INVALID=${KEEP_INVALID:-0}
+ORIGINAL_PROMPTS=${ORIGINAL_PROMPTS:-}  # a checkout of the original: its prompt wording (src/alice/original_prompts.py)
+ANSWER_RULE=${ANSWER_RULE:-original}     # clustering's marker answer: original (first marker; N/A) or last
+[[ "$ANSWER_RULE" == original || "$ANSWER_RULE" == last ]] || die "ANSWER_RULE is original or last, not '$ANSWER_RULE'"
+[ -z "$ORIGINAL_PROMPTS" ] || [ -f "$ORIGINAL_PROMPTS/cot/cot_generate_filter.py" ] \
+  || die "ORIGINAL_PROMPTS=$ORIGINAL_PROMPTS: no cot/cot_generate_filter.py (the root of a checkout of the original Alice code)"
+orig_prompts=(); [ -n "$ORIGINAL_PROMPTS" ] && orig_prompts=(--original_prompts "$ORIGINAL_PROMPTS")
 EMBEDDER=${EMBEDDER:-}
 SEED=${SEED:-0}
 GPUS=${GPUS:-}
@@ -135,8 +141,8 @@ alice_steps() {
   mkdir -p "$dir"
   # shellcheck disable=SC2046
   "$PY" -m src.alice.cluster --dataset "$DATASET" --questions "$questions" --samples "$samples" --out "$dir/clusters.jsonl" "${subset[@]}" "${embed[@]}" \
-    --seeds $(sample_seeds)
-  "$PY" -m src.alice.uncertainty requests --dataset "$DATASET" --clusters "$dir/clusters.jsonl" --out "$dir"
+    --seeds $(sample_seeds) --rule "$ANSWER_RULE"
+  "$PY" -m src.alice.uncertainty requests --dataset "$DATASET" --clusters "$dir/clusters.jsonl" --out "$dir" "${orig_prompts[@]}"
   if [ -s "$dir/summary_requests.jsonl" ]; then
     infer "$SUMMARISER -" "$SUMMARISER_TP" "$dir/summaries:$dir/summary_requests.jsonl" --temperature 0.9 --top_p 0.95
   else mkdir -p "$dir/summaries" && : > "$dir/summaries/output.jsonl"; fi
@@ -144,7 +150,7 @@ alice_steps() {
   "$PY" -m src.alice.proactive zero-shot --uncertainty "$dir/uncertainty.jsonl" --out "$dir"
   if [ -s "$dir/zero_shot_requests.jsonl" ]; then
     infer "$student -" "$tp" "$dir/zero_shot:$dir/zero_shot_requests.jsonl" --temperature 0.9 --top_p 0.95
-    "$PY" -m src.alice.proactive revise --dataset "$DATASET" --uncertainty "$dir/uncertainty.jsonl" --zero_shot "$dir/zero_shot/output.jsonl" --out "$dir"
+    "$PY" -m src.alice.proactive revise --dataset "$DATASET" --uncertainty "$dir/uncertainty.jsonl" --zero_shot "$dir/zero_shot/output.jsonl" --out "$dir" "${orig_prompts[@]}"
     infer "$student -" "$tp" "$dir/revisions:$dir/revision_requests.jsonl" --temperature 0.9 --top_p 0.95 --seed $(( SEED + 1 ))
   else mkdir -p "$dir/zero_shot" "$dir/revisions" && : > "$dir/zero_shot/output.jsonl" && : > "$dir/revisions/output.jsonl"; fi
   "$PY" -m src.alice.proactive collect --dataset "$DATASET" --uncertainty "$dir/uncertainty.jsonl" --zero_shot "$dir/zero_shot/output.jsonl" \
@@ -169,7 +175,7 @@ s_teacher_data() {  # step 0: what the teacher trains on (GSM8K: the gold soluti
     sft --rows "$D/teacher.jsonl" --name teacher_qa --answer_only
     return
   fi
-  "$PY" -m src.alice.cot requests --dataset "$DATASET" --questions "$D/teacher.jsonl" --out "$S/cot"
+  "$PY" -m src.alice.cot requests --dataset "$DATASET" --questions "$D/teacher.jsonl" --out "$S/cot" "${orig_prompts[@]}"
   infer "$TEACHER_BASE -" "$TEACHER_TP" "$S/cot/answers:$S/cot/cot_requests.jsonl" --temperature 0.7 --top_p 0.95
   "$PY" -m src.alice.cot collect --dataset "$DATASET" --questions "$D/teacher.jsonl" --answers "$S/cot/answers/output.jsonl" --out "$S/cot"
   sft --rows "$S/cot/teacher_cot.jsonl" --name teacher_cot

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..cli import run_cli
 from ..jsonio import read_jsonl, write_jsonl
 from .answers import cot_keep
+from . import prompts
 from .prompts import cot_prompt
 from .data import answers_by_id, require_answers
 
@@ -46,9 +47,12 @@ def main(argv=None) -> int:
         p.add_argument("--out", required=True)
         if name == "collect":
             p.add_argument("--answers", required=True, help="the weak model's output.jsonl (src.inference)")
+        else:
+            prompts.add_prompt_args(p)
     args = ap.parse_args(argv)
 
     def go():
+        prompts.configure(args)
         questions = read_jsonl(args.questions, required=("id", "question", "answer"))
         out = Path(args.out)
         if args.cmd == "requests":

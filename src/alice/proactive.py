@@ -25,6 +25,7 @@ from ..cli import run_cli
 from ..jsonio import read_jsonl, write_json, write_jsonl
 from .answers import DATASETS, final_answer
 from .data import answers_by_id, require_answers
+from . import prompts
 from .prompts import revision_prompt
 
 
@@ -77,6 +78,7 @@ def main(argv=None) -> int:
     p.add_argument("--uncertainty", required=True)
     p.add_argument("--zero_shot", required=True)
     p.add_argument("--out", required=True)
+    prompts.add_prompt_args(p)
     p = sub.add_parser("collect")
     p.add_argument("--dataset", required=True, choices=DATASETS)
     p.add_argument("--uncertainty", required=True)
@@ -87,6 +89,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     def go():
+        prompts.configure(args)
         unc = read_jsonl(args.uncertainty, required=("id", "question", "final_response", "uncertainty"), allow_empty=True)
         if args.cmd == "zero-shot":
             out = write_jsonl(Path(args.out) / "zero_shot_requests.jsonl", [{"id": u["id"], "question": u["question"]} for u in unc])

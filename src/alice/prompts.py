@@ -6,12 +6,34 @@ Each is one user message in the model's chat template (no system prompt of our o
     revision_prompt(ds, question, own, teacher, uncertainty)  step 5: the student's proactive revision
 
 Steps 1, 2, 4 and 6 and every evaluation use the raw question alone.
+
+``--original_prompts CHECKOUT`` (the ``requests`` commands of src.alice.cot, uncertainty and
+proactive; ``ORIGINAL_PROMPTS`` in run_alice.sh): the original's own wording, read from a checkout of
+the original (``original_prompts.py``).
 """
 from __future__ import annotations
 
 from typing import Sequence
 
 from .answers import DATASETS
+
+_ORIGINAL = None  # an OriginalPrompts, when a run uses the original's wording
+
+
+def use_original(checkout) -> None:
+    """Use the original's wording from this checkout (None: this project's)."""
+    global _ORIGINAL
+    from .original_prompts import OriginalPrompts
+    _ORIGINAL = OriginalPrompts(checkout) if checkout else None
+
+
+def add_prompt_args(ap) -> None:
+    ap.add_argument("--original_prompts", default=None, metavar="CHECKOUT",
+                    help="the original's prompt wording, read from a checkout of ShujinWu-0814/Alice")
+
+
+def configure(args) -> None:
+    use_original(getattr(args, "original_prompts", None))
 
 QA_COT = ("{question}\n\nAnswer the question above in one to three sentences. Think it through step by step and "
           "show your reasoning before the answer.")
@@ -52,6 +74,8 @@ def _check(ds: str) -> None:
 
 
 def cot_prompt(ds: str, question: str) -> str:
+    if _ORIGINAL is not None:
+        return _ORIGINAL.cot_prompt(ds, question)
     _check(ds)
     if ds == "gsm8k":
         raise ValueError("gsm8k: the teacher trains on the gold solutions (no CoT step)")
@@ -60,6 +84,8 @@ def cot_prompt(ds: str, question: str) -> str:
 
 def summary_prompt(ds: str, question: str, representatives: Sequence[str]) -> str:
     """The kept clusters' leaders in discovery order, numbered from 1, without sizes."""
+    if _ORIGINAL is not None:
+        return _ORIGINAL.summary_prompt(ds, question, representatives)
     _check(ds)
     if len(representatives) < 2:
         raise ValueError("a summary needs two or more clusters (one cluster: the answer is used as it is)")
@@ -100,6 +126,8 @@ Using the other model's answer and its uncertainty as references, update your or
 
 
 def revision_prompt(ds: str, question: str, own: str, teacher: str, uncertainty: str) -> str:
+    if _ORIGINAL is not None:
+        return _ORIGINAL.revision_prompt(ds, question, own, teacher, uncertainty)
     _check(ds)
     kind = ds if ds in ("gsm8k", "arc") else "qa"
     return _REVISION[kind].format(question=question, own=own, teacher=teacher, uncertainty=uncertainty)

@@ -107,6 +107,7 @@ def main(argv=None) -> int:
 
     from ..cli import run_cli
     from ..jsonio import read_jsonl, write_json, write_jsonl
+    from . import prompts
     from .answers import DATASETS
     ap = argparse.ArgumentParser(prog="python -m src.alice.uncertainty", description=USAGE,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -115,6 +116,7 @@ def main(argv=None) -> int:
     p.add_argument("--dataset", required=True, choices=DATASETS)
     p.add_argument("--clusters", required=True)
     p.add_argument("--out", required=True)
+    prompts.add_prompt_args(p)
     p = sub.add_parser("collect")
     p.add_argument("--clusters", required=True)
     p.add_argument("--summaries", required=True, help="the summariser's output.jsonl (src.inference)")
@@ -123,6 +125,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     def go():
+        prompts.configure(args)
         out = Path(args.out)
         clusters = read_jsonl(args.clusters, required=("id", "question", "clusters", "final_response", "dropped"))
         if args.cmd == "requests":
