@@ -70,7 +70,9 @@ EMBEDDER=${EMBEDDER:-}
 SEED=${SEED:-0}
 GPUS=${GPUS:-}
 NGPU=$([ -n "$GPUS" ] && awk -F, '{print NF}' <<<"$GPUS" || echo "")
-TEACHER_TP=${TEACHER_TP:-$NGPU} STUDENT_TP=${STUDENT_TP:-$NGPU} MID_TP=${MID_TP:-$NGPU} SUMMARISER_TP=${SUMMARISER_TP:-$NGPU}
+tp_for() { [ -n "$NGPU" ] && "$PY" -m src.engines tp "$1" "$NGPU" || true; }  # the largest size the model's heads allow
+TEACHER_TP=${TEACHER_TP:-$(tp_for "$TEACHER_BASE")} STUDENT_TP=${STUDENT_TP:-$(tp_for "$STUDENT_BASE")}
+MID_TP=${MID_TP:-$(tp_for "${MID_BASE:-}")} SUMMARISER_TP=${SUMMARISER_TP:-$(tp_for "${SUMMARISER:-}")}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
 NNODES=${NNODES:-1}
 THREADS=${THREADS:-${OMP_NUM_THREADS:-$(nproc)}}  # CPU threads of training and inference (recorded: results change with it)

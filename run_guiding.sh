@@ -17,7 +17,7 @@
 #                  OPENAI_API_KEY, or a local model in process); it decomposes, samples, rewrites, paraphrases
 #   JUDGE_URL + JUDGE_MODEL | JUDGE_DIR         the judge and the benchmark converter (neither JUDGE_URL nor
 #                  JUDGE_DIR given: the teacher; the teacher runs the decomposition checks)
-#   TEACHER_T (required with POOL), K (3), LLM_MAX_TOKENS (8000), LLM_MAX_MODEL_LEN (in-process models), API_RPM (80), API_CONCURRENCY (8),
+#   TEACHER_T (required with POOL), K (3), LLM_MAX_TOKENS (8000), LLM_MAX_MODEL_LEN (in-process models), API_RPM / API_CONCURRENCY (a remote endpoint: 80 / 8; a local server: no limit / 64),
 #   LLM_MAX_FAILED (0.1: a step stops when more of its calls failed), LLM_RETRY_FAILED=1 (send cached failures again),
 #   COUNTER (bert-base-uncased), HINT_COUNTER (cl100k_base), BANDS ("401-1000:2 1001-1600:3"), MIN_STEPS (2)
 #   STUDENT_BASE   the strong student; BASE_SET: stage 1's set (a LLaMA-Factory file {id, content, output};
@@ -68,7 +68,10 @@ JUDGE_URL=${JUDGE_URL:-} JUDGE_MODEL=${JUDGE_MODEL:-} JUDGE_DIR=${JUDGE_DIR:-}
 [ -z "$JUDGE_MODEL" ] || [ -n "$JUDGE_URL" ] || die "JUDGE_MODEL names a model of JUDGE_URL; set JUDGE_URL too (or JUDGE_DIR)"
 [ -z "$TEACHER_URL" ] || [ -z "$TEACHER_DIR" ] || die "give TEACHER_URL + TEACHER_MODEL or TEACHER_DIR, not both"
 if [ -z "$JUDGE_URL$JUDGE_DIR" ]; then JUDGE_URL=$TEACHER_URL JUDGE_MODEL=$TEACHER_MODEL JUDGE_DIR=$TEACHER_DIR; fi  # the teacher judges
-K=${K:-3} LLM_MAX_TOKENS=${LLM_MAX_TOKENS:-8000} LLM_MAX_MODEL_LEN=${LLM_MAX_MODEL_LEN:-} API_RPM=${API_RPM:-80} API_CONCURRENCY=${API_CONCURRENCY:-8}
+K=${K:-3} LLM_MAX_TOKENS=${LLM_MAX_TOKENS:-8000} LLM_MAX_MODEL_LEN=${LLM_MAX_MODEL_LEN:-} API_RPM=${API_RPM:-} API_CONCURRENCY=${API_CONCURRENCY:-}
+# an endpoint's limits: a remote API gets the original's (80 requests/min, 8 in flight); a server on
+# this machine (localhost, 127.x, ::1) no rate limit and 64 in flight (vLLM batches them); API_* win
+local_url() { [[ "$1" =~ ^https?://(localhost|127\.[0-9.]+|\[::1\]|0\.0\.0\.0)(:|/|$) ]]; }
 LLM_MAX_FAILED=${LLM_MAX_FAILED:-0.1} LLM_RETRY_FAILED=${LLM_RETRY_FAILED:-0}
 COUNTER=${COUNTER:-bert-base-uncased} HINT_COUNTER=${HINT_COUNTER:-cl100k_base}
 BANDS=${BANDS:-"401-1000:2 1001-1600:3"} MIN_STEPS=${MIN_STEPS:-2} TEACHER_T=${TEACHER_T:-}
@@ -90,7 +93,7 @@ BASELINES=${BASELINES-"epochs4 rephrased"} SAMPLE_ALL=${SAMPLE_ALL:-0} INFER_ARG
 BENCHES=${BENCHES:?set BENCHES, e.g. \"math500=hub olympic=hub jee=hub sat=/data/sat-math.jsonl gaokao=/data/gaokao-mathcloze.jsonl\"}
 MAX_TOKENS=${MAX_TOKENS:-1680} LIMIT_EVAL=${LIMIT_EVAL:-} EVAL_JUDGE=${EVAL_JUDGE:-0} SEED=${SEED:-42}
 GPUS=${GPUS:-} GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
-STUDENT_TP=${STUDENT_TP:-$([ -n "$GPUS" ] && awk -F, '{print NF}' <<<"$GPUS" || echo "")}
+STUDENT_TP=${STUDENT_TP:-$([ -n "$GPUS" ] && "$PY" -m src.engines tp "$STUDENT_BASE" "$(awk -F, '{print NF}' <<<"$GPUS")" || echo "")}
 NNODES=${NNODES:-1} NODE_RANK=${NODE_RANK:-0}
 THREADS=${THREADS:-${OMP_NUM_THREADS:-$(nproc)}}  # CPU threads of training and inference (recorded: results change with it)
 for k in $KINDS; do [[ "$k" == hard || "$k" == sub ]] || die "KINDS holds hard and/or sub, not '$k'"; done
@@ -136,7 +139,11 @@ stage_outputs() {
 with_model() {  # with_model TEACHER|JUDGE COMMAND...: run COMMAND with that model's client options
   local url="${1}_URL" name="${1}_MODEL" dir="${1}_DIR" opts=(--max_failed "$LLM_MAX_FAILED"); shift
   [ "$LLM_RETRY_FAILED" = 1 ] && opts+=(--retry_failed)
-  if [ -n "${!url}" ]; then opts+=(--base_url "${!url}" --model "${!name}" --rpm "$API_RPM" --concurrency "$API_CONCURRENCY")
+  if [ -n "${!url}" ]; then
+    local rpm=$API_RPM concurrency=$API_CONCURRENCY
+    if local_url "${!url}"; then concurrency=${concurrency:-64}; else rpm=${rpm:-80} concurrency=${concurrency:-8}; fi
+    opts+=(--base_url "${!url}" --model "${!name}" --concurrency "$concurrency")
+    [ -z "$rpm" ] || opts+=(--rpm "$rpm")
   else opts+=(--model_dir "${!dir}"); [ -n "$LLM_MAX_MODEL_LEN" ] && opts+=(--max_model_len "$LLM_MAX_MODEL_LEN"); fi
   [ -n "$ORIGINAL_PROMPTS" ] && opts+=(--original_prompts "$ORIGINAL_PROMPTS")
   "$@" "${opts[@]}"

@@ -51,15 +51,16 @@ SEED=${SEED:-}                           # one number for every random choice of
 DEMO_SEED=${DEMO_SEED:-${SEED:-42}}
 DEMO_FILTER=${DEMO_FILTER:-original}     # original: shuffle with the seed, first answers with the answer key
 DEMO_IDS=${DEMO_IDS:-}
-WEAK_TEMPLATE=${WEAK_TEMPLATE:-vanilla}  # training template: vanilla (the original's) or vanilla_bos
-STRONG_TEMPLATE=${STRONG_TEMPLATE:-vanilla}
+WEAK_TEMPLATE=${WEAK_TEMPLATE:-auto}     # training template: auto = vanilla (the original's: no BOS) or vanilla_bos,
+STRONG_TEMPLATE=${STRONG_TEMPLATE:-auto} # whichever the model's tokenizer does at inference (a contradicting one stops training)
 TRAIN_ARGS=${TRAIN_ARGS:-}               # key=value overrides of scripts/configs/sft_lora.yaml
 STRONG_TRAIN_ARGS=${STRONG_TRAIN_ARGS:-$TRAIN_ARGS}
 PREF_ARGS=${PREF_ARGS:-}
 INFER_ARGS=${INFER_ARGS:-}
 GPUS=${GPUS:-}
 WEAK_TP=${WEAK_TP:-1}                                                  # tensor-parallel GPUs of the weak model
-STRONG_TP=${STRONG_TP:-$([ -n "$GPUS" ] && awk -F, '{print NF}' <<<"$GPUS" || echo "")}
+# the largest tensor-parallel size of the GPUs that the model's attention heads allow (src.engines)
+STRONG_TP=${STRONG_TP:-$([ -n "$GPUS" ] && "$PY" -m src.engines tp "$STRONG_BASE" "$(awk -F, '{print NF}' <<<"$GPUS")" || echo "")}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
 NNODES=${NNODES:-1}
 THREADS=${THREADS:-${OMP_NUM_THREADS:-$(nproc)}}  # CPU threads of training and inference (recorded: results change with it)

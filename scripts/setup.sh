@@ -28,8 +28,19 @@ check_driver() {
   fi
 }
 
+LOCKED_PYTHON=3.11  # the locks in scripts/locks/ were resolved for CPython 3.11 (scripts/lock.sh)
+check_python() {
+  local v; v=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || {
+    echo "[setup] error: no Python at '$PY' (set PYTHON to a python$LOCKED_PYTHON interpreter)" >&2; exit 1; }
+  if [ "$v" != "$LOCKED_PYTHON" ]; then
+    echo "[setup] error: $PY is Python $v; the locked environments are for Python $LOCKED_PYTHON" >&2
+    echo "        (PYTHON=python$LOCKED_PYTHON bash scripts/setup.sh; or re-lock for $v with scripts/lock.sh)" >&2
+    exit 1
+  fi
+}
+
 make_venv() {  # $1 = folder
-  [ -x "$1/bin/python" ] || "$PY" -m venv "$1"
+  [ -x "$1/bin/python" ] || { check_python; "$PY" -m venv "$1"; }
   "$1/bin/python" -m pip install -q --upgrade pip >/dev/null
 }
 

@@ -89,6 +89,25 @@ def register_model_chat(model_dir: str, system: str | None = None) -> None:
     )
 
 
+def resolve_template(config: dict) -> str | None:
+    """``template=auto`` becomes ``vanilla_bos`` when the model's tokenizer puts BOS first at inference
+    and ``vanilla`` when it does not; ``vanilla`` / ``vanilla_bos`` that contradict the tokenizer are an
+    error (training without the BOS that every inference prompt starts with, or with one it never
+    sees). Returns the line that logs the choice (None for other templates)."""
+    template = config.get("template")
+    if template not in ("auto", "vanilla", "vanilla_bos"):
+        return None
+    from transformers import AutoTokenizer
+    model = str(config["model_name_or_path"])
+    adds = tokenizer_adds_bos(AutoTokenizer.from_pretrained(model))
+    right = "vanilla_bos" if adds else "vanilla"
+    if template != "auto" and template != right:
+        raise DataError(f"template={template} contradicts the tokenizer of {model}, which "
+                        f"{'puts' if adds else 'does not put'} BOS first at inference: use template={right} (or auto)")
+    config["template"] = right
+    return f"[train] template {right} ({'BOS first, as the tokenizer at inference' if adds else 'no BOS: the tokenizer adds none'})"
+
+
 def parse(argv: list[str]) -> tuple[bool, dict]:
     export = "--export" in argv
     argv = [a for a in argv if a != "--export"]
@@ -99,13 +118,19 @@ def parse(argv: list[str]) -> tuple[bool, dict]:
     if not config_path.is_file():
         raise DataError(f"{config_path}: config file not found")
     config = yaml.safe_load(config_path.read_text()) or {}
+    given = set()
     for item in argv[1:]:
         if "=" not in item:
             raise DataError(f"override {item!r} is not key=value")
         key, value = item.split("=", 1)
+        given.add(key)
         config[key] = yaml.safe_load(value) if value != "" else None
         if isinstance(config[key], str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", config[key]):
             config[key] = float(config[key])  # YAML 1.1 reads 1e-5 (no dot) as a string
+    if {"effective_batch_size", "gradient_accumulation_steps"} <= given:
+        raise DataError("give effective_batch_size or gradient_accumulation_steps, not both (the first sets the second)")
+    if "gradient_accumulation_steps" in given:
+        config.pop("effective_batch_size", None)  # an explicit accumulation replaces the config's effective batch
     return export, config
 
 
@@ -185,6 +210,9 @@ def main(argv=None) -> int:
         if system is not None and config.get("template") != "model_chat":
             raise DataError(f"chat_system is for template=model_chat, not template={config.get('template')}")
         check_inputs(config, export)
+        line = resolve_template(config) if not export else None
+        if line and os.environ.get("RANK", "0") == "0":
+            print(line, flush=True)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -69,6 +69,28 @@ def check_adapter_dir(path: str) -> dict:
     return json.loads(cfg.read_text())
 
 
+def tensor_parallel_size(model_dir: str, gpus: int) -> int:
+    """The largest tensor-parallel size of at most ``gpus`` that vLLM 0.32 accepts for this model: it
+    divides the attention heads (vllm/config/model.py, ``verify_with_parallel_config``), the key/value
+    heads divide by it or it by them (the KV heads are then replicated: e.g. vllm/model_executor/models/
+    qwen2.py), and it divides the MLP's intermediate size and the hidden size (the column and row
+    parallel layers' ``divide``, vllm/model_executor/layers/linear.py). Qwen2.5-1.5B (12 heads, 2 KV
+    heads, intermediate 8960) on 8 GPUs: 4. The GPU count when the config cannot be read."""
+    try:
+        from transformers import AutoConfig
+        cfg = AutoConfig.from_pretrained(model_dir)
+        cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+        heads = int(cfg.num_attention_heads)
+        kv = int(getattr(cfg, "num_key_value_heads", None) or heads)
+        sizes = [int(v) for v in (getattr(cfg, "intermediate_size", None), getattr(cfg, "hidden_size", None)) if v]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return max(1, gpus)
+    for tp in range(max(1, gpus), 0, -1):
+        if heads % tp == 0 and (kv % tp == 0 or tp % kv == 0) and all(n % tp == 0 for n in sizes):
+            return tp
+    return 1
+
+
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     """Text before the first occurrence of any stop string (vLLM's semantics, stop string excluded)."""
     cut = len(text)
@@ -95,7 +117,10 @@ class VLLMEngine:
         from vllm import LLM, SamplingParams
 
         self.SamplingParams, self.dec = SamplingParams, dec
-        tp = cfg.tensor_parallel_size or (torch.cuda.device_count() if on_gpu else 1)
+        tp = cfg.tensor_parallel_size or (tensor_parallel_size(cfg.model_dir, torch.cuda.device_count()) if on_gpu else 1)
+        if on_gpu and not cfg.tensor_parallel_size and tp < torch.cuda.device_count():
+            print(f"[inference] tensor parallel {tp} of {torch.cuda.device_count()} GPUs: the largest size this model's "
+                  "attention heads allow", flush=True)
         kwargs = dict(model=cfg.model_dir, tensor_parallel_size=max(1, tp), seed=cfg.seed,
                       trust_remote_code=cfg.trust_remote_code, dtype=cfg.dtype)
         if cfg.max_num_batched_tokens:
@@ -244,3 +269,11 @@ def load_engine(backend: str, cfg: EngineConfig, dec: Decoding):
     for a in cfg.adapters:
         check_adapter_dir(a)
     return ENGINES[backend](cfg, dec)
+
+
+if __name__ == "__main__":  # python -m src.engines tp MODEL GPUS: the tensor-parallel size the run scripts use
+    import sys
+    if len(sys.argv) != 4 or sys.argv[1] != "tp" or not sys.argv[3].isdigit():
+        print("usage: python -m src.engines tp MODEL_DIR N_GPUS", file=sys.stderr)
+        sys.exit(2)
+    print(tensor_parallel_size(sys.argv[2], int(sys.argv[3])))

@@ -33,7 +33,7 @@ def test_recipe_settings_are_the_documented_ones():
     assert s["N_SAMPLES"] == "10" and s["ITER2"] == "1" and s["PREF"] == "dpo orpo"  # the paper's stages
     assert s["MERGE_ADAPTERS"] == "1" and s["MAX_TOKENS"] == "320"
     for key in ("TRAIN_ARGS", "STRONG_TRAIN_ARGS", "PREF_ARGS"):
-        assert "per_device_train_batch_size=1 gradient_accumulation_steps=8" in s[key], key
+        assert "per_device_train_batch_size=1 effective_batch_size=8" in s[key], key
         assert "bf16=true use_cpu=true" in s[key], key  # bf16 on the CPU
     assert "num_train_epochs=2" in s["TRAIN_ARGS"] and "num_train_epochs=1" in s["STRONG_TRAIN_ARGS"]
     # given models are used as they are; the run has its own folder

@@ -109,6 +109,60 @@ def test_vanilla_template_ids_and_labels(setup, template):
     assert (tok("x").input_ids[0] == tok.bos_token_id) == (template == "vanilla_bos")   # as at inference
 
 
+def test_training_template_follows_the_tokenizer(setup):
+    """auto: vanilla_bos where the tokenizer puts BOS first at inference (Gemma), vanilla where it does
+    not (the tiny model, Qwen); a template that contradicts the tokenizer stops training with the fix."""
+    import importlib.util
+    from src.jsonio import DataError
+    from src.models import model_path
+    spec = importlib.util.spec_from_file_location("w2s_train", ROOT / "scripts/train.py")
+    train_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_py)
+    try:
+        gemma = model_path("gemma3-270m")
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    for model, right in ((gemma, "vanilla_bos"), (setup["model"], "vanilla")):
+        config = {"model_name_or_path": str(model), "template": "auto"}
+        assert "[train] template " + right in train_py.resolve_template(config) and config["template"] == right
+        wrong = "vanilla" if right == "vanilla_bos" else "vanilla_bos"
+        with pytest.raises(DataError, match=f"template={wrong} contradicts the tokenizer of .* use template={right}"):
+            train_py.resolve_template({"model_name_or_path": str(model), "template": wrong})
+    assert train_py.resolve_template({"model_name_or_path": str(gemma), "template": "model_chat"}) is None
+    # the paper's main recipe (Gemma-2b weak model) therefore trains with BOS, as it infers
+    proc = train("weak_sft", "toy_sft", gemma, setup["tmp"] / "gemma_wrong", *FAST, "template=vanilla", "max_steps=1", check=False)
+    assert proc.returncode != 0 and "use template=vanilla_bos" in proc.stderr
+
+
+def test_every_config_states_an_effective_batch_and_overrides_are_explicit():
+    """The GSM8K/MATH/OlympicArena, Alice and Guiding configs give sequences per optimizer step, so
+    more GPUs or nodes mean fewer accumulation steps, not a larger batch at the same learning rate;
+    an explicit accumulation override replaces it; both at once is an error."""
+    import importlib.util
+    from src.jsonio import DataError
+    spec = importlib.util.spec_from_file_location("w2s_train", ROOT / "scripts/train.py")
+    train_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_py)
+    for name in ("sft_lora", "sft_full", "stage2_dpo", "stage2_orpo", "alice_sft", "guiding_sft"):
+        path = str(ROOT / f"scripts/configs/{name}.yaml")
+        _, config = train_py.parse([path])
+        assert "gradient_accumulation_steps" not in config and config["effective_batch_size"] > 0, name
+        for world in (1, 2, 4, 8):
+            micro = config["per_device_train_batch_size"]
+            if config["effective_batch_size"] % (micro * world):
+                continue
+            c = dict(config)
+            assert f"effective batch {config['effective_batch_size']} = {micro} per device x {world} processes" in \
+                train_py.effective_batch(c, world)
+            assert c["gradient_accumulation_steps"] * micro * world == config["effective_batch_size"]
+    _, config = train_py.parse([str(ROOT / "scripts/configs/sft_lora.yaml"), "gradient_accumulation_steps=3"])
+    assert config["gradient_accumulation_steps"] == 3 and "effective_batch_size" not in config
+    with pytest.raises(DataError, match="not both"):
+        train_py.parse([str(ROOT / "scripts/configs/sft_lora.yaml"), "gradient_accumulation_steps=3", "effective_batch_size=8"])
+    with pytest.raises(DataError, match="not a multiple of per_device_train_batch_size=4 x 3 processes"):
+        train_py.effective_batch({"effective_batch_size": 32, "per_device_train_batch_size": 4}, 3)
+
+
 def test_dpo_starts_at_ln2_from_the_sft_adapter(setup):
     out = setup["tmp"] / "dpo"
     train("dpo", "toy_pairs", setup["model"], out, setup["sft"], *FAST)

@@ -1,0 +1,42 @@
+"""Sizes chosen for GPUs that are not here, checked on the configs of the models a user would run:
+the tensor-parallel size vLLM 0.32 accepts (src.engines.tensor_parallel_size, docs/gpu.md)."""
+import json
+import subprocess
+
+import pytest
+
+from src.engines import tensor_parallel_size
+from tests.conftest import ROOT
+
+# (model_type, heads, kv heads, intermediate, hidden) of the published configs
+CONFIGS = {"Qwen2.5-1.5B": ("qwen2", 12, 2, 8960, 1536), "Qwen2.5-7B": ("qwen2", 28, 4, 18944, 3584),
+           "Llama-2-70b": ("llama", 64, 8, 28672, 8192), "gemma-2b": ("gemma", 8, 1, 16384, 2048),
+           "Llama-3-8B": ("llama", 32, 8, 14336, 4096)}
+
+
+def config_dir(tmp_path, name):
+    kind, heads, kv, inter, hidden = CONFIGS[name]
+    d = tmp_path / name
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps({"model_type": kind, "num_attention_heads": heads, "num_key_value_heads": kv,
+                                               "intermediate_size": inter, "hidden_size": hidden, "num_hidden_layers": 2,
+                                               "vocab_size": 1000}))
+    return d
+
+
+@pytest.mark.parametrize("name,gpus,expected", [("Qwen2.5-1.5B", 8, 4), ("Qwen2.5-1.5B", 4, 4), ("Qwen2.5-1.5B", 3, 2),
+                                                 ("Qwen2.5-7B", 8, 4), ("Llama-2-70b", 8, 8), ("gemma-2b", 8, 8),
+                                                 ("Llama-3-8B", 8, 8), ("Qwen2.5-7B", 1, 1)])
+def test_tensor_parallel_size_is_one_vllm_accepts(tmp_path, name, gpus, expected):
+    _, heads, kv, inter, hidden = CONFIGS[name]
+    tp = tensor_parallel_size(str(config_dir(tmp_path, name)), gpus)
+    assert tp == expected
+    assert heads % tp == 0 and (kv % tp == 0 or tp % kv == 0) and inter % tp == 0 and hidden % tp == 0
+
+
+def test_the_run_scripts_use_it(tmp_path):
+    out = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "src.engines", "tp", str(config_dir(tmp_path, "Qwen2.5-1.5B")), "8"],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "4"
+    for script in ("scripts/pipeline.sh", "run_guiding.sh", "run_alice.sh"):
+        assert "-m src.engines tp" in (ROOT / script).read_text(), script
