@@ -35,6 +35,7 @@ class Decoding:
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
     top_k: int | None = None  # None: the engine's default (no top-k cut)
+    stop_token_ids: Sequence[int] = ()  # besides the model's EOS (chat prompts: the template's turn end)
 
 
 @dataclass
@@ -158,7 +159,9 @@ class VLLMEngine:
         params = [self.SamplingParams(temperature=d.temperature, top_p=d.top_p, max_tokens=d.max_tokens,
                                       stop=list(d.stop), seed=r[1], presence_penalty=d.presence_penalty,
                                       frequency_penalty=d.frequency_penalty,
-                                      **({"top_k": d.top_k} if d.top_k is not None else {})) for r in requests]
+                                      **({"top_k": d.top_k} if d.top_k is not None else {}),
+                                      **({"stop_token_ids": list(d.stop_token_ids)} if d.stop_token_ids else {}))
+                  for r in requests]
         loras = [self.loras[r[2]] if len(r) > 2 and r[2] else None for r in requests]
         groups = [list(range(len(requests)))]
         if not self.on_gpu and None in loras and any(loras):
@@ -225,6 +228,8 @@ class HFEngine:
         sample = d.temperature > 0
         kwargs = dict(max_new_tokens=d.max_tokens, do_sample=sample, pad_token_id=self.tok.pad_token_id,
                       stop_strings=list(d.stop) or None, tokenizer=self.tok)
+        if d.stop_token_ids:
+            kwargs["eos_token_id"] = [self.tok.eos_token_id, *d.stop_token_ids]
         if sample:
             set_seed(seed)
             kwargs.update(temperature=d.temperature, top_p=d.top_p, top_k=d.top_k or 0)
@@ -234,7 +239,7 @@ class HFEngine:
             out = self.model.generate(**enc, **kwargs)
         new = out[:, enc["input_ids"].shape[1]:].cpu()
         texts = self.tok.batch_decode(new, skip_special_tokens=True)
-        eos = {self.tok.eos_token_id, self.tok.pad_token_id} - {None}
+        eos = {self.tok.eos_token_id, self.tok.pad_token_id, *d.stop_token_ids} - {None}
         results = []
         for ids, text in zip(new.tolist(), texts):
             cut = cut_at_stop(text, d.stop)

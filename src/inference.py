@@ -38,7 +38,8 @@ from .engines import Decoding, EngineConfig, check_adapter_dir, check_model_dir,
 from .eval.evaluation import gold_path, grade_file, resolve_benchmark
 from .eval.grader import MODES
 from .jsonio import DataError, append_jsonl, read_jsonl_numbered, read_jsonl_prefix, write_jsonl
-from .prompts import DEMO_FILTERS, PROMPT_STYLES, build_demonstrations, chat_prompts, get_prompts, template_demo_ids
+from .prompts import (DEMO_FILTERS, PROMPT_STYLES, build_demonstrations, chat_prompts, chat_turn_end_ids, get_prompts,
+                      template_demo_ids)
 
 
 def parse_args(argv=None):
@@ -242,7 +243,8 @@ def made_by(args, job: Job, dec: Decoding, backend: str, model_fp: str, adapter_
             "decoding": {"temperature": dec.temperature, "top_p": dec.top_p, "max_tokens": dec.max_tokens,
                          "stop": list(dec.stop), "presence_penalty": dec.presence_penalty,
                          "frequency_penalty": dec.frequency_penalty,
-                         **({"top_k": dec.top_k} if dec.top_k is not None else {})},
+                         **({"top_k": dec.top_k} if dec.top_k is not None else {}),
+                         **({"stop_token_ids": list(dec.stop_token_ids)} if dec.stop_token_ids else {})},
             "seed": job.seed, "prompts": provenance.hash_texts(job.prompts), "questions": len(job.prompts),
             "benchmark": args.bench.name, "store": "strip" if args.bench.strip_responses else "raw"}
 
@@ -301,8 +303,9 @@ def model_context(args) -> int:
 def generate(args, backend: str, jobs: list[Job]) -> None:
     from tqdm import tqdm
 
+    stop_ids = tuple(chat_turn_end_ids(tokenizer(args))) if args.prompt_style == "chat" else ()
     dec = Decoding(args.temperature, args.top_p, args.max_tokens, stop_strings(args),
-                   args.presence_penalty, args.frequency_penalty, top_k=args.top_k)
+                   args.presence_penalty, args.frequency_penalty, top_k=args.top_k, stop_token_ids=stop_ids)
     model_fp = provenance.fingerprint(args.model_dir)
     adapter_fps = {a: provenance.fingerprint(a) for a in {j.adapter for j in jobs if j.adapter}}
     records = {j.path: made_by(args, j, dec, backend, model_fp, adapter_fps) for j in jobs}

@@ -111,6 +111,7 @@ class Stats:
     max_in_flight: int = 0
     failed: int = 0
     from_cache: int = 0
+    capped: int = 0         # in-process: answers whose token budget the model's context cuts short
 
 
 class Client:
@@ -262,18 +263,41 @@ class VLLMBackend:
         self.model_dir, self.tp, self.max_model_len, self.seed = model_dir, tensor_parallel_size, max_model_len, seed
         self.engine = None
 
+    def context(self) -> int:
+        """The model's context in tokens (its position embeddings), or max_model_len when smaller."""
+        from transformers import AutoConfig
+        cfg = AutoConfig.from_pretrained(self.model_dir)
+        cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+        limit = getattr(cfg, "max_position_embeddings", None) or 10**9
+        return min(limit, self.max_model_len) if self.max_model_len else limit
+
     def run(self, requests, index, finished, stats: Stats) -> None:
         from transformers import AutoTokenizer
 
         from .engines import Decoding, EngineConfig, load_engine
-        from .prompts import chat_prompt
+        from .prompts import chat_prompt, chat_turn_end_ids
         tok = AutoTokenizer.from_pretrained(self.model_dir)
+        turn_end = tuple(chat_turn_end_ids(tok))  # a base model with an instruct template stops at its turn end
         prompts = [chat_prompt(tok, r.message_dicts()) for r in requests]
+        # the context check of src.inference: a prompt that does not fit is a failure naming it (vLLM
+        # would abort every request of the batch); a budget that the context cuts is counted
+        context = self.context()
+        lengths = [len(ids) for ids in tok(prompts, add_special_tokens=True)["input_ids"]]
+        too_long = [pos for pos, n in enumerate(lengths) if n >= context]
+        if too_long:
+            finished([(index[pos], Result(None, f"the prompt has {lengths[pos]} tokens, more than the model's context "
+                                                f"{context}; it begins {prompts[pos][:100]!r}")) for pos in too_long])
+        capped = sum(n < context and n + requests[pos].max_tokens > context for pos, n in enumerate(lengths))
+        if capped:
+            stats.capped += capped
+            print(f"[llm] warning: {capped} of {len(requests)} prompts leave less than their max_tokens of the model's "
+                  f"context {context}: those answers stop at the context", flush=True)
         groups: dict[tuple, list[int]] = {}
         for pos, r in enumerate(requests):
-            groups.setdefault((r.temperature, r.top_p, r.max_tokens, r.top_k), []).append(pos)
+            if lengths[pos] < context:
+                groups.setdefault((r.temperature, r.top_p, r.max_tokens, r.top_k), []).append(pos)
         for (temp, top_p, max_tokens, top_k), members in groups.items():
-            dec = Decoding(temperature=temp, top_p=top_p, max_tokens=max_tokens, stop=(), top_k=top_k)
+            dec = Decoding(temperature=temp, top_p=top_p, max_tokens=max_tokens, stop=(), top_k=top_k, stop_token_ids=turn_end)
             if self.engine is None:
                 hot = max(r.temperature for r in requests)  # the engine's CPU settings depend on sampling
                 self.engine = load_engine("vllm", EngineConfig(self.model_dir, seed=self.seed, max_model_len=self.max_model_len,

@@ -62,6 +62,27 @@ def chat_prompt(tokenizer, messages: Sequence[dict]) -> str:
     return prompt
 
 
+def chat_turn_end_ids(tokenizer) -> list[int]:
+    """The token ids that end an assistant turn in the tokenizer's chat template (Llama 3:
+    ``<|eot_id|>``; Qwen: ``<|im_end|>``), besides the tokenizer's EOS. Chat generation stops at
+    them: a base model given an instruct template (Llama-3-8B with Llama-3-Instruct's) keeps its
+    base EOS ``<|end_of_text|>`` and would write past the turn its training ended with
+    ``<|eot_id|>``."""
+    if not getattr(tokenizer, "chat_template", None):
+        return []
+    answer = "\x00ANSWER\x00"
+    full = tokenizer.apply_chat_template([{"role": "user", "content": "q"}, {"role": "assistant", "content": answer}],
+                                         tokenize=False)
+    after = full.split(answer, 1)[1] if answer in full else ""
+    specials = set(tokenizer.all_special_tokens) | {t.content for t in getattr(tokenizer, "added_tokens_decoder", {}).values()
+                                                     if getattr(t, "special", False)}
+    found = [(after.find(t), -len(t), t) for t in specials if t and t in after]
+    if not found:
+        return []
+    token_id = tokenizer.convert_tokens_to_ids(min(found)[2])  # the first special token after the answer
+    return [] if token_id == tokenizer.eos_token_id else [token_id]
+
+
 def select_demo_ids(rows: Sequence[dict], k: int, seed: int = 42, demo_filter: str = "original",
                     answer_key: str = "####") -> list:
     """The ids of k demonstrations.

@@ -235,6 +235,33 @@ def test_chat_style_runs_and_rejects_demonstrations(tmp_path, questions, tiny_mo
     assert "takes no demonstrations" in capsys.readouterr().err
 
 
+def test_chat_generation_stops_at_the_templates_turn_end(tmp_path, questions, tiny_model):
+    """A base model given an instruct template (Llama-3-8B with Llama-3-Instruct's: EOS <|end_of_text|>,
+    turns end with <|eot_id|>) stops at the turn end too: here the tiny model's template ends turns
+    with <pad> while its EOS is </s>. Qwen's turn end is its EOS: nothing to add."""
+    import shutil
+    from transformers import AutoTokenizer
+    from src.models import model_path
+    from src.prompts import chat_turn_end_ids
+    model = tmp_path / "chat_model"
+    shutil.copytree(tiny_model, model)
+    cfg = json.loads((model / "tokenizer_config.json").read_text())
+    cfg["chat_template"] = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}<pad>{% endfor %}<|assistant|>"
+    (model / "tokenizer_config.json").write_text(json.dumps(cfg))
+    tok = AutoTokenizer.from_pretrained(model)
+    assert chat_turn_end_ids(tok) == [tok.pad_token_id] and tok.eos_token == "</s>"
+    out = tmp_path / "chat/output.jsonl"
+    assert run_cli("--backend", "hf", "--model_dir", model, "--data_file", questions, "--prompt_style", "chat",
+                   "--max_tokens", "4", "--limit", "2", "--output_file_name", out, "--no_eval", "--quiet") == 0
+    decoding = json.loads((out.parent / "output.meta.json").read_text())["made_by"]["decoding"]
+    assert decoding["stop_token_ids"] == [tok.pad_token_id]
+    try:
+        qwen = AutoTokenizer.from_pretrained(model_path("qwen2.5-coder-0.5b"))
+    except FileNotFoundError:
+        return
+    assert chat_turn_end_ids(qwen) == []  # <|im_end|> is its EOS
+
+
 def test_answers_carry_the_question_rows_own_id(tmp_path, tiny_model):
     data = tmp_path / "q.jsonl"
     write_jsonl(data, [{"id": f"q{k}", "question": f"What is {k} plus 1?"} for k in (5, 2, 9)])

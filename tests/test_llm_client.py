@@ -249,3 +249,16 @@ def test_in_process_vllm_backend_and_its_cache(chat_tiny, tmp_path):
     from src.provenance import fingerprint  # keyed by the weights: a model retrained in this folder is another
     assert client.model == f"{chat_tiny.resolve()}@{fingerprint(chat_tiny)}"
     assert again.backend.engine is None  # nothing to generate: the model was never loaded
+
+
+@pytest.mark.slow
+def test_in_process_context_check(chat_tiny, tmp_path):
+    """A prompt longer than the context fails alone, named, without aborting the others; a budget the
+    context cuts is counted."""
+    client = vllm_client(str(chat_tiny), tmp_path / "cache.jsonl", quiet=True, max_model_len=96)
+    long = Request([{"role": "user", "content": "seven " * 200}], max_tokens=8)
+    tight = Request(USER, max_tokens=90)
+    fine = Request(USER, max_tokens=8)
+    results = client.run([long, tight, fine])
+    assert not results[0].ok and "more than the model's context 96" in results[0].error and "seven" in results[0].error
+    assert results[1].ok and results[2].ok and client.stats.capped == 1
