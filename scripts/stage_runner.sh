@@ -19,6 +19,10 @@
 #                            REDO says what to redo (RESUMABLE_SETTINGS, such as API_RPM, may change)
 #   stage NAME FUNCTION      run FUNCTION unless $RUN/.done/NAME exists; its log in logs/NAME.log
 #
+# PLAN=1: nothing runs and nothing is written; every stage prints the commands it would run with
+# their resolved settings (each training step: scripts/train.py --plan, the merged config with the
+# template, effective batch and accumulation resolved; each model call: its command line).
+#
 # A stage is skipped when its marker exists (written last). FORCE=1 redoes every stage, REDO="a b"
 # the named ones; a redone stage first loses its outputs. Once a stage runs, every later stage
 # runs again too (its inputs may have changed; inference regenerates only what another model or
@@ -26,7 +30,10 @@
 
 die() { echo "error: $*" >&2; exit 2; }
 has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; }
-status() { printf '[%s] %-22s %s\n' "$(date +%H:%M:%S)" "$1" "$2" | tee -a "$RUN/logs/status.log"; }
+status() {
+  if [ "${PLAN:-0}" = 1 ]; then printf '%-22s %s\n' "$1" "$2"; return; fi
+  printf '[%s] %-22s %s\n' "$(date +%H:%M:%S)" "$1" "$2" | tee -a "$RUN/logs/status.log"
+}
 
 check_settings() {
   local v
@@ -78,11 +85,34 @@ check_stage_names() {  # REDO and STAGES must name real stages
 # settings that never change what a stage writes: a resumed run may change them
 RESUMABLE_SETTINGS="NODE_RANK MASTER_ADDR MASTER_PORT API_RPM API_CONCURRENCY LLM_RETRY_FAILED LLM_MAX_FAILED GPU_MEMORY_UTILIZATION"
 
+plan_cmd() {  # PLAN=1: a command of a stage, printed instead of run
+  local out="" a
+  for a in "$@"; do out+=" $(printf '%q' "$a")"; done
+  echo "\$ python${out}"
+}
+
+plan_stage() {  # plan_stage NAME FUNCTION: the stage's commands, printed; files are neither read nor written
+  echo "== $1"
+  (
+    set +e
+    PY=plan_cmd
+    export PLAN=1
+    tee() { cat; }; rm() { :; }; cp() { :; }; mkdir() { :; }; touch() { :; }; mv() { :; }
+    die() { echo "(the plan stops here: this stage reads what earlier stages write: $*)"; exit 0; }
+    "$2"
+  ) 2>&1 | sed 's/^/  /' || true
+}
+
 start_run() {  # start_run LABEL
   local v config changed
+  if [ "${PLAN:-0}" = 1 ]; then
+    echo "PLAN of $1 (nothing runs; run folder $RUN)"
+    for v in $KNOWN; do [ -n "${!v:-}" ] && printf '  %s=%q\n' "$v" "${!v}"; done
+    return 0
+  fi
   mkdir -p "$RUN/.done" "$RUN/logs"
   config=$(for v in $KNOWN; do
-    case $v in FORCE|REDO|STAGES|RECIPE) continue ;; esac
+    case $v in FORCE|REDO|STAGES|RECIPE|PLAN) continue ;; esac
     printf '%s=%q\n' "$v" "${!v:-}"
   done)
   if [ -f "$RUN/config.env" ] && [ "$config" != "$(cat "$RUN/config.env")" ]; then
@@ -108,6 +138,7 @@ RERUN=0  # once a stage runs, every later stage runs too
 stage() {  # stage NAME FUNCTION
   local name=$1 fn=$2
   if [ -n "${STAGES:-}" ] && [[ " $STAGES " != *" $name "* ]]; then return; fi
+  if [ "${PLAN:-0}" = 1 ]; then plan_stage "$name" "$fn"; return; fi
   local redo=0
   if [ "${FORCE:-0}" = 1 ] || [[ " ${REDO:-} " == *" $name "* ]]; then redo=1; fi
   if [ -f "$RUN/.done/$name" ] && [ "$RERUN" = 0 ] && [ "$redo" = 0 ]; then

@@ -197,9 +197,38 @@ def zero3(config: dict) -> bool:
     return int(cfg.get("zero_optimization", {}).get("stage", 0)) == 3
 
 
+PLAN_KEYS = ("stage", "model_name_or_path", "adapter_name_or_path", "dataset", "output_dir", "export_dir", "finetuning_type",
+             "template", "per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate", "num_train_epochs",
+             "lr_scheduler_type", "warmup_steps", "warmup_ratio", "cutoff_len", "pref_loss", "pref_beta", "lora_rank",
+             "create_new_adapter", "bf16", "deepspeed", "seed")
+
+
+def plan(export: bool, config: dict) -> int:
+    """``--plan``: the resolved settings of this step (template from the tokenizer where the model is
+    here, effective batch and accumulation from WORLD_SIZE); nothing is checked on disk or trained."""
+    lines = []
+    if not export and config.get("effective_batch_size") is not None:
+        lines.append(effective_batch(config, int(os.environ.get("WORLD_SIZE", "1"))))
+    config.pop("effective_batch_size", None)
+    if not export and Path(str(config.get("model_name_or_path", ""))).is_dir():
+        lines.append(resolve_template(config) or f"[train] template {config.get('template')}")
+    for line in lines:
+        print("    " + line)
+    print("    " + ", ".join(f"{k}={config[k]}" for k in PLAN_KEYS if config.get(k) not in (None, "")))
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--plan" in argv:
+        try:
+            export, config = parse([a for a in argv if a != "--plan"])
+            return plan(export, config)
+        except DataError as err:
+            print(f"    error: {err}")
+            return 1
     try:
-        export, config = parse(list(sys.argv[1:] if argv is None else argv))
+        export, config = parse(argv)
         if not export and config.get("effective_batch_size") is not None:
             line = effective_batch(config, int(os.environ.get("WORLD_SIZE", "1")))
             if os.environ.get("RANK", "0") == "0":

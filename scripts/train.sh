@@ -42,7 +42,7 @@ case "$STAGE" in
   export) CONFIG=export.yaml ;;
   *) die "unknown stage '$STAGE' (weak_sft, weak_sft_full, ceiling_sft, full_weak_sft, stage1_sft, alice_sft, alice_sft_lora, guiding_sft, guiding_sft_lora, dpo, orpo, export)" ;;
 esac
-[ -x "$TPY" ] || die "no training environment at $TPY; run: bash scripts/setup.sh train"
+[ -x "$TPY" ] || [ "${PLAN:-0}" = 1 ] || die "no training environment at $TPY; run: bash scripts/setup.sh train"
 
 ARGS=("model_name_or_path=$BASE")
 [ "$ADAPTER" != - ] && ARGS+=("adapter_name_or_path=$ADAPTER")
@@ -81,6 +81,15 @@ launch() {  # launch NPROC ARGS...: torchrun on one node (a free port) or severa
   "$(dirname "$TPY")/torchrun" --nproc_per_node "$n" "${where[@]}" "$ROOT/scripts/train.py" "$@"
 }
 
+if [ "${PLAN:-0}" = 1 ]; then  # print the launch and the resolved config; train nothing
+  if [ "$STAGE" = export ]; then n=1; elif [ -n "${GPUS:-}" ]; then n=$(awk -F, '{print NF}' <<<"$GPUS"); else n=${NPROC:-1}; fi
+  extra=()
+  [ -n "${GPUS:-}" ] && [ "$STAGE" != export ] && extra=("deepspeed=$ROOT/scripts/configs/$DS_CONFIG" bf16=true)
+  echo "\$ bash scripts/train.sh $STAGE $DATASET $BASE $OUT $ADAPTER $*   # $n process(es) per node x $NNODES node(s)"
+  PPY=$TPY; [ -x "$PPY" ] || PPY=$ROOT/.venv/bin/python
+  WORLD_SIZE=$((n * NNODES)) "$PPY" "$ROOT/scripts/train.py" --plan "${EXTRA[@]}" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" "${extra[@]}" "$@"
+  exit 0
+fi
 if [ "$STAGE" = export ]; then
   # one process; LLaMA-Factory's export parser takes no training keys
   OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$TPY" "$ROOT/scripts/train.py" "${EXTRA[@]}" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" "$@"

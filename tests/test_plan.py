@@ -1,0 +1,59 @@
+"""PLAN=1: every recipe's stages printed with their resolved settings, nothing run or written; the
+paper's main recipe (Gemma-2b weak model) trains with the BOS its inference adds, at the config's
+effective batch on any number of GPUs."""
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+
+MODELS = ROOT / ".cache/models"
+RECIPES = sorted(p.stem for p in (ROOT / "scripts/recipes").glob("*.env"))
+
+
+def script_of(recipe: str) -> str:
+    for prefix, script in (("alice", "run_alice.sh"), ("guiding", "run_guiding.sh"), ("math", "run_math.sh"),
+                           ("olympic", "run_olympic.sh")):
+        if recipe.startswith(prefix):
+            return script
+    return "run_gsm8k.sh"
+
+
+def plan(recipe: str, tmp_path, **env) -> str:
+    run = tmp_path / "run"
+    full = {**os.environ, "PLAN": "1", "RECIPE": recipe, "RUN": str(run), **env}
+    proc = subprocess.run(["bash", script_of(recipe)], cwd=ROOT, env=full, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert not run.exists(), "PLAN=1 wrote into the run folder"
+    return proc.stdout
+
+
+@pytest.mark.skipif(not (MODELS / "gemma3-270m/.w2s-ready").exists(), reason="small models not fetched (bash scripts/setup.sh models)")
+@pytest.mark.parametrize("recipe", [r for r in RECIPES if r != "gsm8k_gemma-2b_llama2-70b"])  # that one: below
+def test_every_recipe_plans_without_running(recipe, tmp_path):
+    local = {"WEAK_BASE": str(MODELS / "gemma3-270m"), "WEAK_MODEL": str(MODELS / "smollm2-135m"),
+             "STRONG_BASE": str(MODELS / "qwen2.5-coder-0.5b")}
+    env = {} if "demo" in recipe or recipe.startswith("repro") else local
+    if recipe.startswith("olympic"):
+        env.pop("WEAK_BASE")
+    out = plan(recipe, tmp_path, **env)
+    assert "== " in out and "\n  $ " in out and "== report" in out, out[-2000:]
+    assert "error" not in out.lower(), out[-2000:]
+
+
+@pytest.mark.skipif(not (MODELS / "gemma3-270m/.w2s-ready").exists(), reason="small models not fetched (bash scripts/setup.sh models)")
+def test_the_gemma_recipe_trains_with_bos_at_the_configs_effective_batch(tmp_path):
+    out = plan("gsm8k_gemma-2b_llama2-70b", tmp_path, WEAK_BASE=str(MODELS / "gemma3-270m"),
+               STRONG_BASE=str(MODELS / "qwen2.5-coder-0.5b"), GPUS="0,1,2,3,4,5,6,7")
+    weak = out.split("== weak_sft", 1)[1].split("== ", 1)[0]
+    assert "template vanilla_bos (BOS first" in weak and "8 process(es) per node" in weak
+    assert "effective batch 32 = 4 per device x 8 processes x 1 accumulation steps" in weak
+    strong = out.split("== stage1_iter1", 1)[1].split("== ", 1)[0]
+    assert "template vanilla (no BOS" in strong  # Qwen adds none
+    assert "--tensor_parallel_size 2" in out.split("== strong_icl", 1)[1].split("== ", 1)[0]  # 14 heads, 2 KV heads
+    dpo = out.split("== preference", 1)[1]
+    assert "effective batch 16 = 2 per device x 8 processes x 1 accumulation steps" in dpo
+    four = plan("gsm8k_gemma-2b_llama2-70b", tmp_path, WEAK_BASE=str(MODELS / "gemma3-270m"),
+                STRONG_BASE=str(MODELS / "qwen2.5-coder-0.5b"), GPUS="0,1,2,3", STAGES="weak_sft")
+    assert "effective batch 32 = 4 per device x 4 processes x 2 accumulation steps" in four
