@@ -22,3 +22,22 @@ def run_cli(fn: Callable[[], object]) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+class OriginalWording:
+    """A prompt module's choice between its own wording and an original's, read from a checkout of
+    the original (``--original_prompts CHECKOUT``): ``current`` is None (this project's wording) or
+    the loader's object for that checkout."""
+
+    def __init__(self, loader: Callable[[], type], repository: str):
+        self.loader, self.repository, self.current = loader, repository, None
+
+    def use(self, checkout) -> None:
+        self.current = self.loader()(checkout) if checkout else None
+
+    def add_args(self, ap) -> None:
+        ap.add_argument("--original_prompts", default=None, metavar="CHECKOUT",
+                        help=f"the original's prompt wording, read from a checkout of {self.repository}")
+
+    def configure(self, args) -> None:
+        self.use(getattr(args, "original_prompts", None))

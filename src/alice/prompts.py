@@ -15,25 +15,16 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..cli import OriginalWording
 from .answers import DATASETS
 
-_ORIGINAL = None  # an OriginalPrompts, when a run uses the original's wording
-
-
-def use_original(checkout) -> None:
-    """Use the original's wording from this checkout (None: this project's)."""
-    global _ORIGINAL
+def _loader():
     from .original_prompts import OriginalPrompts
-    _ORIGINAL = OriginalPrompts(checkout) if checkout else None
+    return OriginalPrompts
 
 
-def add_prompt_args(ap) -> None:
-    ap.add_argument("--original_prompts", default=None, metavar="CHECKOUT",
-                    help="the original's prompt wording, read from a checkout of ShujinWu-0814/Alice")
-
-
-def configure(args) -> None:
-    use_original(getattr(args, "original_prompts", None))
+ORIGINAL = OriginalWording(_loader, "ShujinWu-0814/Alice")  # ORIGINAL.current: the original's wording, when a run asks for it
+use_original, add_prompt_args, configure = ORIGINAL.use, ORIGINAL.add_args, ORIGINAL.configure
 
 QA_COT = ("{question}\n\nAnswer the question above in one to three sentences. Think it through step by step and "
           "show your reasoning before the answer.")
@@ -74,8 +65,8 @@ def _check(ds: str) -> None:
 
 
 def cot_prompt(ds: str, question: str) -> str:
-    if _ORIGINAL is not None:
-        return _ORIGINAL.cot_prompt(ds, question)
+    if ORIGINAL.current is not None:
+        return ORIGINAL.current.cot_prompt(ds, question)
     _check(ds)
     if ds == "gsm8k":
         raise ValueError("gsm8k: the teacher trains on the gold solutions (no CoT step)")
@@ -84,8 +75,8 @@ def cot_prompt(ds: str, question: str) -> str:
 
 def summary_prompt(ds: str, question: str, representatives: Sequence[str]) -> str:
     """The kept clusters' leaders in discovery order, numbered from 1, without sizes."""
-    if _ORIGINAL is not None:
-        return _ORIGINAL.summary_prompt(ds, question, representatives)
+    if ORIGINAL.current is not None:
+        return ORIGINAL.current.summary_prompt(ds, question, representatives)
     _check(ds)
     if len(representatives) < 2:
         raise ValueError("a summary needs two or more clusters (one cluster: the answer is used as it is)")
@@ -126,8 +117,8 @@ Using the other model's answer and its uncertainty as references, update your or
 
 
 def revision_prompt(ds: str, question: str, own: str, teacher: str, uncertainty: str) -> str:
-    if _ORIGINAL is not None:
-        return _ORIGINAL.revision_prompt(ds, question, own, teacher, uncertainty)
+    if ORIGINAL.current is not None:
+        return ORIGINAL.current.revision_prompt(ds, question, own, teacher, uncertainty)
     _check(ds)
     kind = ds if ds in ("gsm8k", "arc") else "qa"
     return _REVISION[kind].format(question=question, own=own, teacher=teacher, uncertainty=uncertainty)

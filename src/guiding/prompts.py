@@ -20,23 +20,16 @@ each of these prompts in the original's own wording, read from a checkout of the
 """
 from __future__ import annotations
 
-_ORIGINAL = None  # an OriginalPrompts, when a run uses the original's wording
+from ..cli import OriginalWording
 
 
-def use_original(checkout) -> None:
-    """Use the original's wording from this checkout (None: this project's)."""
-    global _ORIGINAL
+def _loader():
     from .original_prompts import OriginalPrompts
-    _ORIGINAL = OriginalPrompts(checkout) if checkout else None
+    return OriginalPrompts
 
 
-def add_prompt_args(ap) -> None:
-    ap.add_argument("--original_prompts", default=None, metavar="CHECKOUT",
-                    help="the original's prompt wording, read from a checkout of hexuan21/Weak-to-Strong")
-
-
-def configure(args) -> None:
-    use_original(getattr(args, "original_prompts", None))
+ORIGINAL = OriginalWording(_loader, "hexuan21/Weak-to-Strong")  # ORIGINAL.current: the original's wording, when a run asks for it
+use_original, add_prompt_args, configure = ORIGINAL.use, ORIGINAL.add_args, ORIGINAL.configure
 
 
 def user(text: str) -> list[dict]:
@@ -44,8 +37,8 @@ def user(text: str) -> list[dict]:
 
 
 def decompose(problem: str, solution: str, k: int) -> list[dict]:
-    if _ORIGINAL is not None:
-        return _ORIGINAL.decompose(problem, solution, k)
+    if ORIGINAL.current is not None:
+        return ORIGINAL.current.decompose(problem, solution, k)
     items = "\n".join(f"### Item {i}:\nNew problem {i}: <a new problem>\nNew solution {i}: <its solution>"
                       for i in range(1, k + 1))
     return user(
@@ -62,8 +55,8 @@ def decompose(problem: str, solution: str, k: int) -> list[dict]:
 
 
 def check_conditions(problem: str, solution: str) -> list[dict]:
-    if _ORIGINAL is not None:
-        return _ORIGINAL.check_conditions(problem, solution)
+    if ORIGINAL.current is not None:
+        return ORIGINAL.current.check_conditions(problem, solution)
     return user(
         "Does the solution below use any condition or value that the problem does not state? "
         "If it uses only what the problem gives, answer exactly `Conclusion: 1.` If it uses something missing "
@@ -72,16 +65,16 @@ def check_conditions(problem: str, solution: str) -> list[dict]:
 
 
 def count_steps(solution: str) -> list[dict]:
-    if _ORIGINAL is not None:
-        return _ORIGINAL.count_steps(solution)
+    if ORIGINAL.current is not None:
+        return ORIGINAL.current.count_steps(solution)
     return user(
         "Count the arithmetic or proof steps in the solution below. Reply with nothing but "
         f"`Steps count: <int>.`\n\n### Solution:\n{solution}")
 
 
 def check_variant(sub_problem: str, full_problem: str) -> list[dict]:
-    if _ORIGINAL is not None:
-        return _ORIGINAL.check_variant(sub_problem, full_problem)
+    if ORIGINAL.current is not None:
+        return ORIGINAL.current.check_variant(sub_problem, full_problem)
     return user(
         "Is problem A only problem B with some variable values changed (the same question with other numbers)? "
         "For example, \"A box holds 3 red and 5 blue balls; how many balls are there?\" is such a variant of "
@@ -96,8 +89,8 @@ def length_hint(tokens: int) -> str:
 
 
 def solve(problem: str, hint_tokens: int | None) -> list[dict]:
-    if _ORIGINAL is not None:
-        return _ORIGINAL.solve(problem, hint_tokens)
+    if ORIGINAL.current is not None:
+        return ORIGINAL.current.solve(problem, hint_tokens)
     hint = length_hint(hint_tokens) if hint_tokens else ""
     return user(
         "You are a student solving a math problem. Write a detailed solution that is not long-winded, "
@@ -106,8 +99,8 @@ def solve(problem: str, hint_tokens: int | None) -> list[dict]:
 
 
 def judge(problem: str, reference: str, solution: str) -> list[dict]:
-    if _ORIGINAL is not None:
-        return _ORIGINAL.judge(problem, reference, solution)
+    if ORIGINAL.current is not None:
+        return ORIGINAL.current.judge(problem, reference, solution)
     return user(
         "Decide whether the solution to be judged reaches the same final result as the reference solution. "
         "Compare the final result only. Differences from rounding, from using an approximate constant "
@@ -118,8 +111,8 @@ def judge(problem: str, reference: str, solution: str) -> list[dict]:
 
 
 def extract_answer(problem: str, solution: str) -> list[dict]:
-    if _ORIGINAL is not None:
-        return _ORIGINAL.extract_answer(problem, solution)
+    if ORIGINAL.current is not None:
+        return ORIGINAL.current.extract_answer(problem, solution)
     return user(
         "Give the final answer that the solution below reaches, with no working. Reply with "
         "`### Final answer: <answer>`, or `### Final answer: Unknown` if it reaches none.\n\n"
@@ -127,8 +120,8 @@ def extract_answer(problem: str, solution: str) -> list[dict]:
 
 
 def style_transfer(problem: str, reference: str, tokens: int) -> list[dict]:
-    if _ORIGINAL is not None:
-        return _ORIGINAL.style_transfer(problem, reference, tokens)
+    if ORIGINAL.current is not None:
+        return ORIGINAL.current.style_transfer(problem, reference, tokens)
     return user(
         "Using the reference information, write a concise solution to the problem from scratch, in your own "
         "words and notation, as if you had solved it yourself. Do not end with a section titled \"Conclusion\", "
@@ -138,8 +131,8 @@ def style_transfer(problem: str, reference: str, tokens: int) -> list[dict]:
 
 
 def paraphrase(kind: str, text: str) -> list[dict]:
-    if _ORIGINAL is not None:
-        return _ORIGINAL.paraphrase(kind, text)
+    if ORIGINAL.current is not None:
+        return ORIGINAL.current.paraphrase(kind, text)
     if kind not in ("task", "solution"):
         raise ValueError(f"paraphrase kind is 'task' or 'solution', not {kind!r}")
     header = "### Problem:" if kind == "task" else "### Solution:"
