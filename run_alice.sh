@@ -28,6 +28,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT"
 PY=${W2S_VENV:-$ROOT/.venv}/bin/python
+HF_OFFLINE_GIVEN=${HF_HUB_OFFLINE+1}  # the user's own HF_HUB_OFFLINE wins over hub_access (scripts/stage_runner.sh)
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
 # shellcheck source=scripts/stage_runner.sh
 source "$ROOT/scripts/stage_runner.sh"
@@ -84,6 +85,7 @@ for f in "$FINETUNE" "$TEACHER_FINETUNE"; do [[ "$f" == full || "$f" == lora ]] 
 if [[ "$DATASET" == hotpotqa || "$DATASET" == triviaqa ]] && [ -z "$EMBEDDER" ]; then
   EMBEDDER=$ROOT/.cache/models/all-minilm-l6-v2; [ -d "$EMBEDDER" ] || "$PY" -m src.models fetch all-minilm-l6-v2
 fi
+[ "$DEMO" = 1 ] || hub_access "${SOURCE:-}" "$TEACHER_BASE" "$STUDENT_BASE" "${MID_BASE:-}" "${SUMMARISER:-}" "${EMBEDDER:-}"
 setup_processes
 has_baseline() { [[ " $BASELINES " == *" $1 "* ]]; }
 

@@ -38,6 +38,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")" && pwd)
 cd "$ROOT"
 PY=$ROOT/.venv/bin/python
+HF_OFFLINE_GIVEN=${HF_HUB_OFFLINE+1}  # the user's own HF_HUB_OFFLINE wins over hub_access (scripts/stage_runner.sh)
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
 # shellcheck source=scripts/stage_runner.sh
 source "$ROOT/scripts/stage_runner.sh"
@@ -113,6 +114,8 @@ for b in $BASELINES; do [[ "$b" == epochs4 || "$b" == rephrased ]] || die "BASEL
 for kv in $BENCHES; do [[ " math500 olympic jee sat gaokao " == *" ${kv%%=*} "* && "$kv" == *=* ]] \
   || die "BENCHES holds name=source with a name of math500 olympic jee sat gaokao, not '$kv'"; done
 [[ "$SAMPLE_ALL" =~ ^[01]$ ]] || die "SAMPLE_ALL is 0 or 1"
+[ "$DEMO" = 1 ] || hub_access "$STUDENT_BASE" "${TEACHER_DIR:-}" "${JUDGE_DIR:-}" $( [ -n "$POOL" ] && echo "$COUNTER" "$HINT_COUNTER") \
+  $(for kv in $BENCHES; do echo "${kv#*=}"; done)
 setup_processes
 has_baseline() { [[ " $BASELINES " == *" $1 "* ]]; }
 

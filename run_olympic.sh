@@ -8,15 +8,13 @@
 # ceiling); the benchmark's test split (answers withheld) is train_2 and its val split the test set
 # (src/olympic_data.py). Answers are compared with OlympicArena's rule-based judge in grading, in the
 # stage I consistency filter, in majority voting and in building pairs (src/benchmarks.py).
-# Data: from the hub (GAIR/OlympicArena; set HF_HUB_OFFLINE=0 if your machine has it cached or
-# online), or OLYMPIC_SOURCE=/path/to/a/local/copy (hub layout). Resumable like run_gsm8k.sh.
+# Data: from the hub (GAIR/OlympicArena; the run then leaves the hub online), or
+# OLYMPIC_SOURCE=/path/to/a/local/copy (hub layout). Resumable like run_gsm8k.sh.
 DATASET=olympicarena
 if [ -z "${WEAK_MODEL:-}${RECIPE:-}" ] || [ -z "${STRONG_BASE:-}" ]; then
   echo "run_olympic.sh: set WEAK_MODEL (used as it is, e.g. Llama3-8b-instruct) and STRONG_BASE (e.g. Llama3-70b)." >&2
   echo "  The offline demo runs GSM8K-format data: bash run_gsm8k.sh" >&2
   exit 2
 fi
-# the hub is needed for the data unless a local copy is given
-[ -z "${OLYMPIC_SOURCE:-}${DATA_SOURCE:-}" ] && export HF_HUB_OFFLINE=0
 source "$(dirname "$0")/scripts/pipeline.sh"
 run_pipeline

@@ -16,6 +16,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 PY=${W2S_VENV:-$ROOT/.venv}/bin/python
+HF_OFFLINE_GIVEN=${HF_HUB_OFFLINE+1}  # the user's own HF_HUB_OFFLINE wins over hub_access (scripts/stage_runner.sh)
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
 
 # shellcheck source=scripts/stage_runner.sh
@@ -75,6 +76,9 @@ MERGE_ADAPTERS=${MERGE_ADAPTERS:-0}      # 1: merge each LoRA adapter into its b
 for p in $PREF; do [[ "$p" == dpo || "$p" == orpo ]] || die "PREF holds dpo and/or orpo, not '$p'"; done
 [[ "$STAGE2_START" == merged || "$STAGE2_START" == continue ]] || die "STAGE2_START is merged or continue"
 check_stage_names
+# the hub only when an input is on it (the data with --hub, OlympicArena without a local copy, a model named by hub id)
+hub_access "$([[ "${DATA_SOURCE:-}" == *--hub* || ( "$DATASET" == olympicarena && -z "${DATA_SOURCE:-}${OLYMPIC_SOURCE:-}" ) ]] && echo hub)" \
+  "${WEAK_MODEL:-$WEAK_BASE}" "$STRONG_BASE"
 setup_processes
 DATA=$RUN/data
 LF=$DATA/llama_factory

@@ -29,6 +29,15 @@
 # setting made: src/provenance.py). STAGES="a b" runs only those.
 
 die() { echo "error: $*" >&2; exit 2; }
+
+hub_access() {  # hub_access INPUT...: the hub offline (HF_HUB_OFFLINE=1) unless an input needs it: "hub",
+  # "--hub", or a name that is no local path (a hub id such as org/model or bert-base-uncased)
+  local v need=0
+  for v in "$@"; do
+    case $v in ""|none|-) continue ;; hub|--hub) need=1 ;; *) [ -e "$v" ] || need=1 ;; esac
+  done
+  [ -n "${HF_OFFLINE_GIVEN:-}" ] || export HF_HUB_OFFLINE=$((1 - need))
+}
 has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; }
 status() {
   if [ "${PLAN:-0}" = 1 ]; then printf '%-22s %s\n' "$1" "$2"; return; fi
@@ -106,7 +115,7 @@ plan_stage() {  # plan_stage NAME FUNCTION: the stage's commands, printed; files
 start_run() {  # start_run LABEL
   local v config changed
   if [ "${PLAN:-0}" = 1 ]; then
-    echo "PLAN of $1 (nothing runs; run folder $RUN)"
+    echo "PLAN of $1 (nothing runs; run folder $RUN; HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-})"
     for v in $KNOWN; do [ -n "${!v:-}" ] && printf '  %s=%q\n' "$v" "${!v}"; done
     return 0
   fi

@@ -57,3 +57,17 @@ def test_the_gemma_recipe_trains_with_bos_at_the_configs_effective_batch(tmp_pat
     four = plan("gsm8k_gemma-2b_llama2-70b", tmp_path, WEAK_BASE=str(MODELS / "gemma3-270m"),
                 STRONG_BASE=str(MODELS / "qwen2.5-coder-0.5b"), GPUS="0,1,2,3", STAGES="weak_sft")
     assert "effective batch 32 = 4 per device x 4 processes x 2 accumulation steps" in four
+
+
+@pytest.mark.parametrize("env,offline", [({}, "1"), ({"DATA_SOURCE": "--hub"}, "0"),
+                                          ({"WEAK_BASE": "google/gemma-2b"}, "0"),
+                                          ({"WEAK_BASE": "google/gemma-2b", "HF_HUB_OFFLINE": "1"}, "1")])
+def test_the_hub_is_offline_unless_an_input_is_on_it(tmp_path, env, offline):
+    base = {"RECIPE": "gsm8k_gemma-2b_llama2-70b", "WEAK_BASE": str(MODELS / "gemma3-270m"),
+            "STRONG_BASE": str(MODELS / "qwen2.5-coder-0.5b"), "STAGES": "data"}
+    clean = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    run = tmp_path / "run"
+    proc = subprocess.run(["bash", "run_gsm8k.sh"], cwd=ROOT, env={**clean, **base, **env, "PLAN": "1", "RUN": str(run)},
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines()[0].endswith(f"HF_HUB_OFFLINE={offline})")
