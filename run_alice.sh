@@ -71,21 +71,22 @@ EMBEDDER=${EMBEDDER:-}
 SEED=${SEED:-0}
 GPUS=${GPUS:-}
 NGPU=$([ -n "$GPUS" ] && awk -F, '{print NF}' <<<"$GPUS" || echo "")
+[ "$DEMO" = 1 ] || hub_access "${SOURCE:-}" "$TEACHER_BASE" "$STUDENT_BASE" "${MID_BASE:-}" "${SUMMARISER:-}" "${EMBEDDER:-}"
 tp_for() { [ -n "$NGPU" ] && "$PY" -m src.engines tp "$1" "$NGPU" || true; }  # the largest size the model's heads allow
 TEACHER_TP=${TEACHER_TP:-$(tp_for "$TEACHER_BASE")} STUDENT_TP=${STUDENT_TP:-$(tp_for "$STUDENT_BASE")}
 MID_TP=${MID_TP:-$(tp_for "${MID_BASE:-}")} SUMMARISER_TP=${SUMMARISER_TP:-$(tp_for "${SUMMARISER:-}")}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
 NNODES=${NNODES:-1}
-THREADS=${THREADS:-${OMP_NUM_THREADS:-$(nproc)}}  # CPU threads of training and inference (recorded: results change with it)
+THREADS=${THREADS:-$(cpu_threads_default)}  # CPU threads of training and inference (recorded: results change with it; none on GPUs)
 NODE_RANK=${NODE_RANK:-0}
 for b in $BASELINES; do [[ " w2sg_cot w2sg_qa base zero_shot " == *" $b "* ]] || die "BASELINES holds w2sg_cot w2sg_qa base zero_shot, not '$b'"; done
 for f in "$FINETUNE" "$TEACHER_FINETUNE"; do [[ "$f" == full || "$f" == lora ]] || die "FINETUNE is full or lora, not '$f'"; done
 [[ "$CASCADE" =~ ^[01]$ && "$KEEP_INVALID" =~ ^[01]$ ]] || die "CASCADE and KEEP_INVALID are 0 or 1"
 [ "$CASCADE" = 1 ] && : "${MID_BASE:?CASCADE=1 needs MID_BASE (the middle model)}"
 if [[ "$DATASET" == hotpotqa || "$DATASET" == triviaqa ]] && [ -z "$EMBEDDER" ]; then
-  EMBEDDER=$ROOT/.cache/models/all-minilm-l6-v2; [ -d "$EMBEDDER" ] || "$PY" -m src.models fetch all-minilm-l6-v2
+  EMBEDDER=$ROOT/.cache/models/all-minilm-l6-v2
+  [ -d "$EMBEDDER" ] || [ "${PLAN:-0}" = 1 ] || "$PY" -m src.models fetch all-minilm-l6-v2
 fi
-[ "$DEMO" = 1 ] || hub_access "${SOURCE:-}" "$TEACHER_BASE" "$STUDENT_BASE" "${MID_BASE:-}" "${SUMMARISER:-}" "${EMBEDDER:-}"
 setup_processes
 has_baseline() { [[ " $BASELINES " == *" $1 "* ]]; }
 
@@ -149,16 +150,17 @@ alice_steps() {
   "$PY" -m src.alice.uncertainty requests --dataset "$DATASET" --clusters "$dir/clusters.jsonl" --out "$dir" "${orig_prompts[@]}"
   if [ -s "$dir/summary_requests.jsonl" ]; then
     infer "$SUMMARISER -" "$SUMMARISER_TP" "$dir/summaries:$dir/summary_requests.jsonl" --temperature 0.9 --top_p 0.95
-  else mkdir -p "$dir/summaries" && : > "$dir/summaries/output.jsonl"; fi
+  else empty_file "$dir/summaries/output.jsonl"; fi
   "$PY" -m src.alice.uncertainty collect --clusters "$dir/clusters.jsonl" --summaries "$dir/summaries/output.jsonl" --out "$dir" "${keep[@]}"
   "$PY" -m src.alice.proactive zero-shot --uncertainty "$dir/uncertainty.jsonl" --out "$dir"
   if [ -s "$dir/zero_shot_requests.jsonl" ]; then
     infer "$student -" "$tp" "$dir/zero_shot:$dir/zero_shot_requests.jsonl" --temperature 0.9 --top_p 0.95
     "$PY" -m src.alice.proactive revise --dataset "$DATASET" --uncertainty "$dir/uncertainty.jsonl" --zero_shot "$dir/zero_shot/output.jsonl" --out "$dir" "${orig_prompts[@]}"
     infer "$student -" "$tp" "$dir/revisions:$dir/revision_requests.jsonl" --temperature 0.9 --top_p 0.95 --seed $(( SEED + 1 ))
-  else mkdir -p "$dir/zero_shot" "$dir/revisions" && : > "$dir/zero_shot/output.jsonl" && : > "$dir/revisions/output.jsonl"; fi
+  else empty_file "$dir/zero_shot/output.jsonl" && empty_file "$dir/revisions/output.jsonl"; fi
   "$PY" -m src.alice.proactive collect --dataset "$DATASET" --uncertainty "$dir/uncertainty.jsonl" --zero_shot "$dir/zero_shot/output.jsonl" \
-    --revisions "$dir/revisions/output.jsonl" --originals "$dir/originals.jsonl" "$dir/na_originals.jsonl" --out "$dir/student_train.jsonl"
+    --revisions "$dir/revisions/output.jsonl" --originals "$dir/originals.jsonl" "$dir/na_originals.jsonl" --out "$dir/student_train.jsonl" \
+    --rule "$ANSWER_RULE"
 }
 
 # ---------------------------------------------------------------- stages

@@ -94,9 +94,11 @@ BASELINES=${BASELINES-"epochs4 rephrased"} SAMPLE_ALL=${SAMPLE_ALL:-0} INFER_ARG
 BENCHES=${BENCHES:?set BENCHES, e.g. \"math500=hub olympic=hub jee=hub sat=/data/sat-math.jsonl gaokao=/data/gaokao-mathcloze.jsonl\"}
 MAX_TOKENS=${MAX_TOKENS:-1680} LIMIT_EVAL=${LIMIT_EVAL:-} EVAL_JUDGE=${EVAL_JUDGE:-0} SEED=${SEED:-42}
 GPUS=${GPUS:-} GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
+[ "$DEMO" = 1 ] || hub_access "$STUDENT_BASE" "${TEACHER_DIR:-}" "${JUDGE_DIR:-}" $( [ -n "$POOL" ] && echo "$COUNTER" "$HINT_COUNTER") \
+  $(for kv in $BENCHES; do echo "${kv#*=}"; done)
 STUDENT_TP=${STUDENT_TP:-$([ -n "$GPUS" ] && "$PY" -m src.engines tp "$STUDENT_BASE" "$(awk -F, '{print NF}' <<<"$GPUS")" || echo "")}
 NNODES=${NNODES:-1} NODE_RANK=${NODE_RANK:-0}
-THREADS=${THREADS:-${OMP_NUM_THREADS:-$(nproc)}}  # CPU threads of training and inference (recorded: results change with it)
+THREADS=${THREADS:-$(cpu_threads_default)}  # CPU threads of training and inference (recorded: results change with it; none on GPUs)
 for k in $KINDS; do [[ "$k" == hard || "$k" == sub ]] || die "KINDS holds hard and/or sub, not '$k'"; done
 for e in $ERS; do [[ "$e" =~ ^(0|10|20|30|40|50|60|70|80|90|100)$ ]] || die "ERS holds 0, 10, ..., 100, not '$e'"; done
 for c in $COMBOS; do [[ "$c" =~ ^(100|[1-9]?[0-9]),(100|[1-9]?[0-9])$ ]] \
@@ -114,8 +116,6 @@ for b in $BASELINES; do [[ "$b" == epochs4 || "$b" == rephrased ]] || die "BASEL
 for kv in $BENCHES; do [[ " math500 olympic jee sat gaokao " == *" ${kv%%=*} "* && "$kv" == *=* ]] \
   || die "BENCHES holds name=source with a name of math500 olympic jee sat gaokao, not '$kv'"; done
 [[ "$SAMPLE_ALL" =~ ^[01]$ ]] || die "SAMPLE_ALL is 0 or 1"
-[ "$DEMO" = 1 ] || hub_access "$STUDENT_BASE" "${TEACHER_DIR:-}" "${JUDGE_DIR:-}" $( [ -n "$POOL" ] && echo "$COUNTER" "$HINT_COUNTER") \
-  $(for kv in $BENCHES; do echo "${kv#*=}"; done)
 setup_processes
 has_baseline() { [[ " $BASELINES " == *" $1 "* ]]; }
 
@@ -173,6 +173,7 @@ start_model() { if [ -z "$BASE_SET" ]; then echo "$STUDENT_BASE"; elif [ "$FINET
 train_once() {
   local name=$1 data=$2 base=$3 stage=guiding_sft what file hashes; shift 3
   [ "$FINETUNE" = lora ] && stage=guiding_sft_lora
+  if [ "${PLAN:-0}" = 1 ]; then bash scripts/train.sh "$stage" "$data" "$base" "$M/$name" "$@" "seed=$SEED"; return 0; fi
   file=$("$PY" -m src.registry resolve "$LF" "$data") || return 1
   hashes=$("$PY" -m src.provenance describe "$file" "$base" scripts/configs/guiding_sft.yaml scripts/train.sh \
     scripts/configs/ds_z3_config.json) || return 1

@@ -60,11 +60,14 @@ PREF_ARGS=${PREF_ARGS:-}
 INFER_ARGS=${INFER_ARGS:-}
 GPUS=${GPUS:-}
 WEAK_TP=${WEAK_TP:-1}                                                  # tensor-parallel GPUs of the weak model
+# the hub only when an input is on it (the data with --hub, OlympicArena without a local copy, a model named by hub id)
+hub_access "$([[ "${DATA_SOURCE:-}" == *--hub* || ( "$DATASET" == olympicarena && -z "${DATA_SOURCE:-}${OLYMPIC_SOURCE:-}" ) ]] && echo hub)" \
+  "${WEAK_MODEL:-$WEAK_BASE}" "$STRONG_BASE"
 # the largest tensor-parallel size of the GPUs that the model's attention heads allow (src.engines)
 STRONG_TP=${STRONG_TP:-$([ -n "$GPUS" ] && "$PY" -m src.engines tp "$STRONG_BASE" "$(awk -F, '{print NF}' <<<"$GPUS")" || echo "")}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
 NNODES=${NNODES:-1}
-THREADS=${THREADS:-${OMP_NUM_THREADS:-$(nproc)}}  # CPU threads of training and inference (recorded: results change with it)
+THREADS=${THREADS:-$(cpu_threads_default)}  # CPU threads of training and inference (recorded: results change with it; none on GPUs)
 NODE_RANK=${NODE_RANK:-0}
 DATA_SUBSET=${DATA_SUBSET:-}             # "TRAIN_1 TRAIN_2 TEST": a seeded sample of each split (seed DATA_SEED)
 DATA_SEED=${DATA_SEED:-0}
@@ -73,12 +76,11 @@ MERGE_ADAPTERS=${MERGE_ADAPTERS:-0}      # 1: merge each LoRA adapter into its b
   || die "ITER2, BASELINES, CEILING, EXPORT, MERGE_ADAPTERS are 0 or 1"
 [[ -z "$DATA_SUBSET" || "$DATA_SUBSET" =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]] || die "DATA_SUBSET is three numbers: TRAIN_1 TRAIN_2 TEST"
 [[ "$DATA_SEED" =~ ^[0-9]+$ ]] || die "DATA_SEED is a number"
+[ -z "$DATA_SUBSET" ] || { [ "$DEMO" != 1 ] && [ "$DATASET" != olympicarena ]; } \
+  || die "DATA_SUBSET samples the release's GSM8K / MATH splits (the demo's sizes: DEMO_SIZES; OlympicArena: not supported)"
 for p in $PREF; do [[ "$p" == dpo || "$p" == orpo ]] || die "PREF holds dpo and/or orpo, not '$p'"; done
 [[ "$STAGE2_START" == merged || "$STAGE2_START" == continue ]] || die "STAGE2_START is merged or continue"
 check_stage_names
-# the hub only when an input is on it (the data with --hub, OlympicArena without a local copy, a model named by hub id)
-hub_access "$([[ "${DATA_SOURCE:-}" == *--hub* || ( "$DATASET" == olympicarena && -z "${DATA_SOURCE:-}${OLYMPIC_SOURCE:-}" ) ]] && echo hub)" \
-  "${WEAK_MODEL:-$WEAK_BASE}" "$STRONG_BASE"
 setup_processes
 DATA=$RUN/data
 LF=$DATA/llama_factory

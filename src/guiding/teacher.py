@@ -99,8 +99,12 @@ def transfer(client, rows: list[dict], temperature: float, max_tokens: int, hint
     need = [n for n, r in enumerate(rows) if 1 not in r["judgements"]]
     reqs = []
     for n in need:
-        texts = [s for s in rows[n]["samples"] if s] or [rows[n]["reference"]]
-        reqs.append(Request(prompts.style_transfer(rows[n]["task"], rows[n]["reference"], round(mean(map(count, texts)))),
+        if prompts.ORIGINAL.current is not None:  # the original's note: int(mean) over every sample, a failed one as 0
+            samples = rows[n]["samples"] or [rows[n]["reference"]]
+            tokens = int(sum(count(s) if s else 0 for s in samples) / len(samples))
+        else:
+            tokens = round(mean(map(count, [s for s in rows[n]["samples"] if s] or [rows[n]["reference"]])))
+        reqs.append(Request(prompts.style_transfer(rows[n]["task"], rows[n]["reference"], tokens),
                             temperature=temperature, max_tokens=max_tokens))
     res = client.run(reqs)
     out = [{**r, "transfer_ground_truth": None} for r in rows]
