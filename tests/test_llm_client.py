@@ -199,8 +199,9 @@ def test_guiding_steps_against_the_server(server, chat_tiny, tmp_path):
     assert teacher.main(["judge", "--samples", str(d / "t/samples.jsonl"), "--out", str(d / "t"), "--max_tokens", "8", *http]) == 0
     judged = read_jsonl(d / "t/judged.jsonl")
     assert all(r["judgements"] == [None, None] for r in judged)  # "#### 5" is not a verdict
+    # greedy: at T 1.0 the tiny model now and then ends at once, an empty answer that counts as a failure
     assert teacher.main(["transfer", "--judged", str(d / "t/judged.jsonl"), "--out", str(d / "t"), "--max_tokens", "8",
-                         "--hint_counter", str(chat_tiny), *http]) == 0
+                         "--temperature", "0", "--hint_counter", str(chat_tiny), *http]) == 0
     assert all(r["transfer_ground_truth"] for r in read_jsonl(d / "t/labelled.jsonl"))
     assert pairs.main(["build", "--judged", str(d / "t/labelled.jsonl"), "--out", str(d / "pairs.jsonl")]) == 0
     why = json.loads((d / "pairs.stats.json").read_text())["units"]
@@ -214,8 +215,10 @@ def test_guiding_steps_against_the_server(server, chat_tiny, tmp_path):
     if (checkout / "const/prompt_template.json").is_file():
         from src.guiding.original_prompts import OriginalPrompts
         from src.llm_client import Request
+        # (the original's decomposition prompt is longer than the tiny model's context in its tokens:
+        # the server refuses the calls, which are still sent with that text and cached as failures)
         assert decompose.main(["--pool", str(d / "p/pool.jsonl"), "--out", str(d / "dec_orig"), "--max_tokens", "12",
-                               "--original_prompts", str(checkout), "--original", *http]) == 0
+                               "--original_prompts", str(checkout), "--original", "--max_failed", "1", *http]) == 0
         assert json.loads((d / "dec_orig/decompose.stats.json").read_text())["calls"]["sent"] == 3  # other words: new calls
         original = OriginalPrompts(checkout)
         keys = {row["key"] for row in read_jsonl(d / "dec_orig/llm_cache.jsonl")}
