@@ -70,11 +70,9 @@ orig_prompts=(); [ -n "$ORIGINAL_PROMPTS" ] && orig_prompts=(--original_prompts 
 EMBEDDER=${EMBEDDER:-}
 SEED=${SEED:-0}
 GPUS=${GPUS:-}
-NGPU=$([ -n "$GPUS" ] && awk -F, '{print NF}' <<<"$GPUS" || echo "")
 [ "$DEMO" = 1 ] || hub_access "${SOURCE:-}" "$TEACHER_BASE" "$STUDENT_BASE" "${MID_BASE:-}" "${SUMMARISER:-}" "${EMBEDDER:-}"
-tp_for() { [ -n "$NGPU" ] && "$PY" -m src.engines tp "$1" "$NGPU" || true; }  # the largest size the model's heads allow
-TEACHER_TP=${TEACHER_TP:-$(tp_for "$TEACHER_BASE")} STUDENT_TP=${STUDENT_TP:-$(tp_for "$STUDENT_BASE")}
-MID_TP=${MID_TP:-$(tp_for "${MID_BASE:-}")} SUMMARISER_TP=${SUMMARISER_TP:-$(tp_for "${SUMMARISER:-}")}
+TEACHER_TP=${TEACHER_TP:-$(tp_size "$TEACHER_BASE")} STUDENT_TP=${STUDENT_TP:-$(tp_size "$STUDENT_BASE")}
+MID_TP=${MID_TP:-$(tp_size "${MID_BASE:-}")} SUMMARISER_TP=${SUMMARISER_TP:-$(tp_size "${SUMMARISER:-}")}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
 NNODES=${NNODES:-1}
 THREADS=${THREADS:-$(cpu_threads_default)}  # CPU threads of training and inference (recorded: results change with it; none on GPUs)

@@ -96,7 +96,7 @@ MAX_TOKENS=${MAX_TOKENS:-1680} LIMIT_EVAL=${LIMIT_EVAL:-} EVAL_JUDGE=${EVAL_JUDG
 GPUS=${GPUS:-} GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
 [ "$DEMO" = 1 ] || hub_access "$STUDENT_BASE" "${TEACHER_DIR:-}" "${JUDGE_DIR:-}" $( [ -n "$POOL" ] && echo "$COUNTER" "$HINT_COUNTER") \
   $(for kv in $BENCHES; do echo "${kv#*=}"; done)
-STUDENT_TP=${STUDENT_TP:-$([ -n "$GPUS" ] && "$PY" -m src.engines tp "$STUDENT_BASE" "$(awk -F, '{print NF}' <<<"$GPUS")" || echo "")}
+STUDENT_TP=${STUDENT_TP:-$(tp_size "$STUDENT_BASE")}
 NNODES=${NNODES:-1} NODE_RANK=${NODE_RANK:-0}
 THREADS=${THREADS:-$(cpu_threads_default)}  # CPU threads of training and inference (recorded: results change with it; none on GPUs)
 for k in $KINDS; do [[ "$k" == hard || "$k" == sub ]] || die "KINDS holds hard and/or sub, not '$k'"; done

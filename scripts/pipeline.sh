@@ -64,7 +64,7 @@ WEAK_TP=${WEAK_TP:-1}                                                  # tensor-
 hub_access "$([[ "${DATA_SOURCE:-}" == *--hub* || ( "$DATASET" == olympicarena && -z "${DATA_SOURCE:-}${OLYMPIC_SOURCE:-}" ) ]] && echo hub)" \
   "${WEAK_MODEL:-$WEAK_BASE}" "$STRONG_BASE"
 # the largest tensor-parallel size of the GPUs that the model's attention heads allow (src.engines)
-STRONG_TP=${STRONG_TP:-$([ -n "$GPUS" ] && "$PY" -m src.engines tp "$STRONG_BASE" "$(awk -F, '{print NF}' <<<"$GPUS")" || echo "")}
+STRONG_TP=${STRONG_TP:-$(tp_size "$STRONG_BASE")}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
 NNODES=${NNODES:-1}
 THREADS=${THREADS:-$(cpu_threads_default)}  # CPU threads of training and inference (recorded: results change with it; none on GPUs)

@@ -63,6 +63,10 @@ load_recipe() {
   source "$file"
 }
 
+tp_size() {  # tp_size MODEL: the largest tensor-parallel size of the GPUS that the model allows (src.engines); "" without GPUS
+  [ -z "${GPUS:-}" ] || "$PY" -m src.engines tp "$1" "$(awk -F, '{print NF}' <<<"$GPUS")"
+}
+
 cpu_threads_default() {  # THREADS' default: every core on a CPU run; nothing on GPUs (per rank there: 1)
   if [ -n "${GPUS:-}" ] || has_gpu; then echo ""; else echo "${OMP_NUM_THREADS:-$(nproc)}"; fi
 }

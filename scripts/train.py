@@ -203,16 +203,22 @@ PLAN_KEYS = ("stage", "model_name_or_path", "adapter_name_or_path", "dataset", "
              "create_new_adapter", "bf16", "deepspeed", "seed")
 
 
-def plan(export: bool, config: dict) -> int:
-    """``--plan``: the resolved settings of this step (template from the tokenizer where the model is
-    here, effective batch and accumulation from WORLD_SIZE); nothing is checked on disk or trained."""
+def resolve(config: dict, export: bool, template: bool = True) -> list[str]:
+    """What this project resolves itself before LLaMA-Factory runs, and the lines that log it: the
+    accumulation steps from ``effective_batch_size`` and WORLD_SIZE, and (``template``) the vanilla
+    template from the model's tokenizer."""
     lines = []
     if not export and config.get("effective_batch_size") is not None:
         lines.append(effective_batch(config, int(os.environ.get("WORLD_SIZE", "1"))))
     config.pop("effective_batch_size", None)
-    if not export and Path(str(config.get("model_name_or_path", ""))).is_dir():
-        lines.append(resolve_template(config) or f"[train] template {config.get('template')}")
-    for line in lines:
+    line = resolve_template(config) if not export and template else None
+    return lines + ([line] if line else [])
+
+
+def plan(export: bool, config: dict) -> int:
+    """``--plan``: the resolved settings of this step (template from the tokenizer where the model is
+    here, effective batch and accumulation from WORLD_SIZE); nothing is checked on disk or trained."""
+    for line in resolve(config, export, template=Path(str(config.get("model_name_or_path", ""))).is_dir()):
         print("    " + line)
     print("    " + ", ".join(f"{k}={config[k]}" for k in PLAN_KEYS if config.get(k) not in (None, "")))
     return 0
@@ -229,19 +235,14 @@ def main(argv=None) -> int:
             return 1
     try:
         export, config = parse(argv)
-        if not export and config.get("effective_batch_size") is not None:
-            line = effective_batch(config, int(os.environ.get("WORLD_SIZE", "1")))
-            if os.environ.get("RANK", "0") == "0":
-                print(line, flush=True)
-        config.pop("effective_batch_size", None)
         # chat_system (this project's key): the system turn of template=model_chat ("" an empty one)
         system = config.pop("chat_system", None)
         if system is not None and config.get("template") != "model_chat":
             raise DataError(f"chat_system is for template=model_chat, not template={config.get('template')}")
         check_inputs(config, export)
-        line = resolve_template(config) if not export else None
-        if line and os.environ.get("RANK", "0") == "0":
-            print(line, flush=True)
+        for line in resolve(config, export):
+            if os.environ.get("RANK", "0") == "0":
+                print(line, flush=True)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

