@@ -37,107 +37,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from .eval.grader import DEFAULT_TIMEOUT
-
-# A judge of agreement, batched (it may run sympy in worker processes with a time limit):
-# [(pred_a, pred_b, row of the question)] -> [same answer?]. None: equal preds.
-Agreement = Callable[[list[tuple[str, str, dict]]], list[bool]]
-
-
-def _log(msg: str) -> None:
-    print(msg, flush=True)
-
-
-# ------------------------------------------------------------------ judges
-def grade_minerva(rows: list[dict], golds: list[dict], answer_key: str, mode: str = "exact",
-                  timeout: float = DEFAULT_TIMEOUT, workers: int | None = None) -> list[dict]:
-    """GSM8K / MATH: the original's extraction and normalisation, then ``mode`` comparison."""
-    from .eval.grader import compare_many, extract_pred
-    from .eval.normalize import normalize_final_answer
-    preds = [extract_pred(r["response"], answer_key) for r in rows]
-    gold_norm = [normalize_final_answer(g["answer"]) if g.get("answer") is not None else None for g in golds]
-    graded = [i for i, g in enumerate(gold_norm) if g is not None]
-    stats: dict = {}
-    results = compare_many([(gold_norm[i], preds[i]) for i in graded], mode, timeout, workers, stats)
-    if stats.get("timeouts"):
-        _log(f"[grade] {stats['timeouts']} of {stats['symbolic_checks']} symbolic checks passed the {timeout}s "
-             "limit and count as not equal")
-    result: list[bool | None] = [None] * len(rows)
-    for i, r in zip(graded, results):
-        result[i] = bool(r)
-    return [{**row, "pred": p, "gold": g, "result": r} for row, p, g, r in zip(rows, preds, gold_norm, result)]
-
-
-def grade_olympic(rows: list[dict], golds: list[dict], answer_key: str = "", mode: str = "olympic",
-                  timeout: float = DEFAULT_TIMEOUT, workers: int | None = None) -> list[dict]:
-    """OlympicArena: pred = the first boxed answer; result = the rule-based judge against the gold
-    answers; the answer type and type sequence travel with the row (stage I / II agreement)."""
-    from .eval.olympic_judge import extract_boxed, judge_many
-    preds = [extract_boxed(r["response"]) for r in rows]
-    graded = [i for i, g in enumerate(golds) if g.get("answer")]
-    items = [(preds[i], golds[i]["answer"], golds[i].get("type_sequence")) for i in graded]
-    results, timeouts = judge_many(items, timeout, workers or 2)
-    if timeouts:
-        _log(f"[grade] {timeouts} of {len(items)} judgements passed the {timeout}s limit and count as wrong")
-    result: list[bool | None] = [None] * len(rows)
-    for i, r in zip(graded, results):
-        result[i] = bool(r)
-    return [{**row, "pred": p, "gold": g.get("answer") or None, "result": r, "answer_type": g.get("answer_type"),
-             "type_sequence": g.get("type_sequence"), "qid": g.get("id")} for row, p, g, r in zip(rows, preds, golds, result)]
-
-
-def agreement_olympic(items: list[tuple[str, str, dict]]) -> list[bool]:
-    """OlympicArena: two answers agree when the benchmark's rule-based judge says so."""
-    from .eval.olympic_judge import agree_many
-    results, timeouts = agree_many([(a, b, row.get("type_sequence")) for a, b, row in items])
-    if timeouts:
-        _log(f"[judge] {timeouts} of {len(items)} agreement checks passed the time limit (not agreeing)")
-    return results
-
-
-@dataclass(frozen=True)
-class Judge:
-    """How final answers are read from responses and compared."""
-    name: str
-    grade: Callable[..., list[dict]]      # (rows, golds, answer_key, mode, timeout, workers) -> graded rows
-    agreement: Agreement | None           # None: two answers agree when their preds are equal
-    modes: tuple[str, ...]                # comparison modes it accepts
-
-
-def alice_judge(ds: str) -> Judge:
-    """Alice's datasets (src/alice/answers.py): ``original`` is the original's rule (result None =
-    not counted: a GSM8K answer without ``####``, an ARC CoT answer without ``My choice is``),
-    ``strict`` counts every response (failures wrong; GSM8K compares numbers). ``_qa`` reads an ARC
-    answer as the qa-style models of the original (the whole response)."""
-    def grade(rows, golds, answer_key="", mode="original", timeout=DEFAULT_TIMEOUT, workers=None):
-        from .alice.answers import final_answer, score, score_strict
-        rule, _, style = mode.partition("_")
-        scorer = score if rule == "original" else score_strict
-        out = []
-        for row, g in zip(rows, golds):
-            gold = g.get("gold", g.get("answer"))
-            pred = final_answer(ds, row["response"]) or ""
-            result = None if gold is None else scorer(ds, row["response"], gold, style or "cot")
-            out.append({**row, "pred": pred, "gold": gold, "result": result})
-        return out
-    return Judge(f"alice_{ds}", grade, None, ("original", "strict", "original_qa", "strict_qa"))
-
-
-def grade_guiding(rows, golds, answer_key="", mode="sympy", timeout=DEFAULT_TIMEOUT, workers=None):
-    """The Guiding study's benchmarks (src/guiding/benchmarks.py): the last boxed answer against the
-    gold answer, Minerva-normalised, compared as strings then symbolically."""
-    from .guiding.benchmarks import grade
-    return grade(rows, golds, answer_key, mode, timeout, workers)
-
-
-JUDGES = {
-    "minerva": Judge("minerva", grade_minerva, None, ("exact", "sympy", "math_verify")),
-    "guiding": Judge("guiding", grade_guiding, None, ("sympy", "exact", "math_verify")),
-    "olympic": Judge("olympic", grade_olympic, agreement_olympic, ("olympic",)),
-    **{f"alice_{ds}": alice_judge(ds) for ds in ("gsm8k", "arc", "hotpotqa", "triviaqa")},
-}
+from .eval.judges import JUDGES, Agreement, Judge  # noqa: F401  (the registry names the judges of src/eval)
 
 
 # ------------------------------------------------------------------ benchmarks
@@ -223,6 +126,19 @@ def for_dev_set(dev_set: str | None) -> Benchmark:
             if dev_set == name or dev_set.startswith(name + "_"):
                 return _REGISTRY[name]
     return _REGISTRY["gsm8k"]
+
+
+def resolve(benchmark: "str | Benchmark | None" = None, answer_key: str | None = None,
+            judge: str | None = None) -> Benchmark:
+    """The benchmark to grade with: by name or entry (default GSM8K), with the original's
+    ``answer_key`` and ``judge`` flags overriding its own."""
+    from dataclasses import replace
+    b = get(benchmark) if isinstance(benchmark, str) else (benchmark or get("gsm8k"))
+    if judge and judge != b.judge:
+        b = replace(b, judge=judge)
+    if answer_key and answer_key != b.answer_key:
+        b = replace(b, answer_key=answer_key)
+    return b
 
 
 def all_templates() -> dict[str, tuple]:

@@ -35,7 +35,7 @@ from pathlib import Path
 from . import benchmarks, provenance
 from .cli import run_cli
 from .engines import Decoding, EngineConfig, check_adapter_dir, check_model_dir, engine_context, load_engine
-from .eval.evaluation import gold_path, grade_file, resolve_benchmark
+from .eval.evaluation import gold_path, grade_file
 from .eval.grader import MODES
 from .jsonio import DataError, append_jsonl, read_jsonl_numbered, read_jsonl_prefix, write_jsonl
 from .prompts import (DEMO_FILTERS, PROMPT_STYLES, build_demonstrations, chat_prompts, chat_turn_end_ids, get_prompts,
@@ -110,7 +110,7 @@ def parse_args(argv=None):
 
 def resolve(args):
     """Fill every setting the user left out from the benchmark."""
-    b = resolve_benchmark(args.benchmark or benchmarks.for_dev_set(args.dev_set), args.answer_key, args.judge)
+    b = benchmarks.resolve(args.benchmark or benchmarks.for_dev_set(args.dev_set), args.answer_key, args.judge)
     args.bench = b
     args.benchmark = b.name
     args.answer_key = b.answer_key

@@ -28,6 +28,7 @@ import urllib.request
 from pathlib import Path
 
 from . import registry
+from .eval.boxed import boxed
 from .jsonio import DataError, read_jsonl_numbered, write_json, write_jsonl
 
 direct_prompt = "Question: {}\nAnswer:"
@@ -148,26 +149,13 @@ def from_hub(ds: str, seed: int) -> dict[str, list[dict] | None]:
             for split in ("train", "test"):
                 for r in d[split]:
                     if r["problem"] not in held_out:
-                        train.append({"problem": r["problem"], "solution": r["solution"], "answer": last_boxed(r["solution"]),
+                        train.append({"problem": r["problem"], "solution": r["solution"], "answer": boxed(r["solution"]) or "",
                                       "subject": r["type"], "level": r["level"], "unique_id": None})
         train = [math_row(r, f"hendrycks_math row {i}", i) for i, r in enumerate(train)]
     t1, t2 = seeded_split(train, seed)
     for i, r in enumerate(t1 + t2):
         r["id"] = i if i < len(t1) else i - len(t1)
     return {"train_1": t1, "train_2": t2, "test": test}
-
-
-def last_boxed(text: str) -> str:
-    """Content of the last \\boxed{...} (balanced braces); '' if none."""
-    start = text.rfind("\\boxed{")
-    if start < 0:
-        return ""
-    i, depth = start + len("\\boxed{"), 1
-    for j in range(i, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        if depth == 0:
-            return text[i:j]
-    return ""
 
 
 def take_subsets(splits: dict[str, list[dict] | None], sizes: tuple[int, int, int], seed: int) -> dict[str, list[dict] | None]:

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from src.alice import answers, clustering, data
-from src.alice.answers import cot_keep, final_answer, score, score_strict
+from src.alice import clustering, data
+from src.eval import alice_answers as answers
+from src.eval.alice_answers import cot_keep, final_answer, score, score_strict
 
 SHARED_ARC = Path(__file__).resolve().parents[2] / "shared/upstream-alice/arc_challenge_processed"
 

@@ -6,7 +6,9 @@ import json
 import pytest
 
 from src import benchmarks
-from src.guiding.benchmarks import grade, last_boxed, load, main, parse_converted
+from src.eval.boxed import boxed
+from src.eval.judges import grade_guiding as grade
+from src.guiding.benchmarks import load, main, parse_converted
 from src.jsonio import DataError, read_jsonl, write_jsonl
 
 
@@ -74,7 +76,7 @@ def test_converter_outputs_are_parsed_strictly():
 
 
 def test_answer_rule_last_boxed_normalised_and_symbolic():
-    assert last_boxed("a \\boxed{1} then \\boxed{\\frac{1}{2}} end") == "\\frac{1}{2}" and last_boxed("no box") is None
+    assert boxed("a \\boxed{1} then \\boxed{ \\frac{1}{2} } end") == " \\frac{1}{2} " and boxed("no box") is None
     rows = [{"response": r} for r in ("so \\boxed{0.5}", "so \\boxed{\\dfrac12}", "the answer is 2", "\\boxed{3}", "\\boxed{x}")]
     golds = [{"answer": "\\frac{1}{2}"}] * 2 + [{"answer": "2"}, {"answer": "3"}, {"answer": ""}]
     out = grade(rows, golds, mode="sympy", workers=1)

@@ -5,7 +5,8 @@ import pytest
 
 from src import registry
 from src.jsonio import DataError
-from src.prepare_data import last_boxed, main, seeded_split
+from src.eval.boxed import boxed
+from src.prepare_data import main, seeded_split
 
 
 def test_from_release_reproduces_released_files(upstream, tmp_path, capsys):
@@ -48,7 +49,8 @@ def test_seeded_split_and_boxed():
     assert (a1, a2) == (b1, b2) and len(a1) == 5 and len(a2) == 6
     assert sorted(r["i"] for r in a1 + a2) == list(range(11))
     assert seeded_split(rows, 1) != (a1, a2)
-    assert last_boxed(r"so \boxed{1} then \boxed{\frac{1}{2}}.") == r"\frac{1}{2}" and last_boxed("none") == ""
+    assert boxed(r"so \boxed{1} then \boxed{\frac{1}{2}}.") == r"\frac{1}{2}" and boxed("none") is None
+    assert boxed(r"\boxed{1} then \boxed{2}", last=False) == "1" and boxed(r"\boxed{unclosed") is None
 
 
 def test_demo_problems_read_as_english():

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..cli import run_cli
 from ..jsonio import DataError, read_jsonl, read_jsonl_numbered, write_json, write_jsonl
-from .answers import DATASETS, RULES, final_answer
+from ..eval.alice_answers import DATASETS, RULES, final_answer
 from .clustering import embedding_same, final_response, leader_clusters, marker_same
 
 

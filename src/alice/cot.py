@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..cli import run_cli
 from ..jsonio import read_jsonl, write_jsonl
-from .answers import cot_keep
+from ..eval.alice_answers import cot_keep
 from . import prompts
 from .prompts import cot_prompt
 from .data import answers_by_id, require_answers

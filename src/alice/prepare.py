@@ -25,7 +25,7 @@ from pathlib import Path
 from .. import registry
 from ..cli import run_cli
 from ..jsonio import read_jsonl, write_json, write_jsonl
-from .answers import DATASETS
+from ..eval.alice_answers import DATASETS
 from .data import answers_by_id, load, require_answers, split
 
 

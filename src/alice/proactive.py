@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..cli import run_cli
 from ..jsonio import read_jsonl, write_json, write_jsonl
-from .answers import DATASETS, RULES, final_answer
+from ..eval.alice_answers import DATASETS, RULES, final_answer
 from .data import answers_by_id, require_answers
 from . import prompts
 from .prompts import revision_prompt
@@ -38,7 +38,7 @@ def revision_requests(dataset: str, uncertainty: list[dict], zero_shot: dict) ->
 def decision(dataset: str, own: str, teacher: str, revised: str, rule: str = "original") -> str:
     """kept (the student's own answer), teacher (took the teacher's), new (a third answer),
     unreadable (the revision has no marker answer); QA datasets: not classified. ``rule``: how the
-    marker answers are read (src.alice.answers.final_answer), as in clustering."""
+    marker answers are read (src.eval.alice_answers.final_answer), as in clustering."""
     if dataset in ("hotpotqa", "triviaqa"):
         return "not classified"
     r = final_answer(dataset, revised, rule)

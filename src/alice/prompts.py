@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..cli import OriginalWording
-from .answers import DATASETS
+from ..eval.alice_answers import DATASETS
 
 def _loader():
     from .original_prompts import OriginalPrompts

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..cli import run_cli
 from ..jsonio import read_jsonl, write_json
 from ..intervals import bootstrap
-from .answers import DATASETS, score_strict
+from ..eval.alice_answers import DATASETS, score_strict
 
 # (output name, label, ARC answer style: cot = "My choice is", qa = the whole response)
 MODELS = [

@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     from ..cli import run_cli
     from ..jsonio import read_jsonl, write_json, write_jsonl
     from . import prompts
-    from .answers import DATASETS
+    from ..eval.alice_answers import DATASETS
     ap = argparse.ArgumentParser(prog="python -m src.alice.uncertainty", description=USAGE,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)

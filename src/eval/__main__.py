@@ -9,7 +9,7 @@ benchmark's own settings.
 import argparse
 import sys
 
-from ..benchmarks import for_dev_set, names
+from ..benchmarks import for_dev_set, names, resolve
 from ..cli import run_cli
 from .evaluation import gold_path, grade_file
 from .grader import DEFAULT_TIMEOUT, MODES
@@ -30,9 +30,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if not args.gold_file and not args.dev_set:
         ap.error("give --dev_set or --gold_file")
-    return run_cli(lambda: grade_file(args.pred_file, args.gold_file or gold_path(args.dev_set), args.answer_key,
-                                      args.mode, args.timeout, args.workers, judge=args.judge,
-                                      benchmark=args.benchmark or for_dev_set(args.dev_set)))
+    return run_cli(lambda: grade_file(args.pred_file, args.gold_file or gold_path(args.dev_set), None,
+                                      args.mode, args.timeout, args.workers,
+                                      benchmark=resolve(args.benchmark or for_dev_set(args.dev_set),
+                                                        args.answer_key, args.judge)))
 
 
 if __name__ == "__main__":

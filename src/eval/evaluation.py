@@ -1,6 +1,8 @@
 """Grade a whole results file: add ``pred``, ``gold``, ``result`` to every row; write metrics.
 
-``get_results(pred_file, dev_set, answer_key)`` keeps the original's meaning: gold answers come
+``grade_file`` grades with the judge of the benchmark it is handed (a ``src.benchmarks`` entry;
+without one, the original's grader: the Minerva judge with ``answer_key``); nothing here looks a
+benchmark up. ``get_results(pred_file, dev_set, answer_key)`` keeps the original's meaning: gold answers come
 from ``data/test/<dev_set>.jsonl``, and ``results.jsonl`` and ``metrics.json`` are written next to
 ``pred_file``. Rows are joined to gold by their ``id`` (the question's index in the gold file), and
 a file that does not line up with its gold file is an error, never a silent truncation.
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from ..jsonio import DataError, read_jsonl, write_json, write_jsonl
 from .grader import DEFAULT_TIMEOUT
+from .judges import JUDGES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,8 +51,7 @@ def join_to_gold(rows: list[dict], golds: list[dict], pred_file, gold_file) -> l
 def grade_rows(rows: list[dict], golds: list[dict], answer_key: str, mode: str = "exact",
                timeout: float = DEFAULT_TIMEOUT, workers: int | None = None) -> list[dict]:
     """Add pred/gold/result to each row (rows already aligned with golds): the original's grader."""
-    from ..benchmarks import grade_minerva
-    return grade_minerva(rows, golds, answer_key, mode, timeout, workers)
+    return JUDGES["minerva"].grade(rows, golds, answer_key, mode, timeout, workers)
 
 
 def compute_metrics(graded: list[dict], golds: list[dict], mode: str) -> dict:
@@ -85,34 +87,24 @@ def compute_metrics(graded: list[dict], golds: list[dict], mode: str) -> dict:
     return metrics
 
 
-def resolve_benchmark(benchmark=None, answer_key: str | None = None, judge: str | None = None):
-    """The benchmark to grade with: by name (default GSM8K), with the original's ``answer_key`` and
-    ``judge`` flags overriding its own."""
-    from dataclasses import replace
-    from .. import benchmarks
-    b = benchmarks.get(benchmark) if isinstance(benchmark, str) else (benchmark or benchmarks.get("gsm8k"))
-    if judge and judge != b.judge:
-        b = replace(b, judge=judge)
-    if answer_key and answer_key != b.answer_key:
-        b = replace(b, answer_key=answer_key)
-    return b
-
-
 def grade_file(pred_file, gold_file, answer_key: str | None = None, mode: str | None = None,
                timeout: float = DEFAULT_TIMEOUT, workers: int | None = None, quiet: bool = False,
-               limit: int | None = None, judge: str | None = None, benchmark=None, extra: dict | None = None) -> dict:
-    """Grade ``pred_file`` against ``gold_file`` (its first ``limit`` rows, if given) with the
-    benchmark's judge; write results.jsonl and metrics.json beside it (``extra`` goes into metrics)."""
-    b = resolve_benchmark(benchmark, answer_key, judge)
+               limit: int | None = None, benchmark=None, extra: dict | None = None) -> dict:
+    """Grade ``pred_file`` against ``gold_file`` (its first ``limit`` rows, if given) with
+    ``benchmark``'s judge (a ``src.benchmarks`` entry; None: the Minerva judge with ``answer_key``,
+    default ``####``); write results.jsonl and metrics.json beside it (``extra`` goes into metrics)."""
+    if benchmark is None:
+        judge, key, name = JUDGES["minerva"], answer_key or "####", "minerva"
+    else:
+        judge, key, name = benchmark.judge_, answer_key or benchmark.answer_key, benchmark.name
     pred_file, gold_file = Path(pred_file), Path(gold_file)
     golds = read_jsonl(gold_file)[:limit]
     rows = read_jsonl(pred_file, required=("id", "response"))
     rows = join_to_gold(rows, golds, pred_file, gold_file)
-    mode = mode or b.default_mode()
-    if mode not in b.judge_.modes:  # the original's default "exact" with a judge that has its own mode
-        mode = b.default_mode()
-    graded = b.grade(rows, golds, mode, timeout, workers)
-    metrics = {**compute_metrics(graded, golds, mode), "benchmark": b.name, **(extra or {})}
+    if mode not in judge.modes:  # none, or the original's default "exact" with a judge that has its own modes
+        mode = judge.modes[0]
+    graded = judge.grade(rows, golds, key, mode, timeout, workers)
+    metrics = {**compute_metrics(graded, golds, mode), "benchmark": name, **(extra or {})}
     out_dir = pred_file.parent
     write_jsonl(out_dir / "results.jsonl", graded)
     write_json(out_dir / "metrics.json", metrics, indent=2)
@@ -124,8 +116,8 @@ def grade_file(pred_file, gold_file, answer_key: str | None = None, mode: str | 
 
 
 def get_results(pred_file, dev_set, answer_key, mode: str = "exact", timeout: float = DEFAULT_TIMEOUT,
-                gold_file=None, workers: int | None = None) -> dict:
-    """The original entry point: grade ``pred_file`` against ``data/test/<dev_set>.jsonl``."""
-    from ..benchmarks import for_dev_set
+                gold_file=None, workers: int | None = None, benchmark=None) -> dict:
+    """The original entry point: grade ``pred_file`` against ``data/test/<dev_set>.jsonl`` with the
+    original's grader (or ``benchmark``'s judge: ``src.benchmarks.for_dev_set(dev_set)``)."""
     return grade_file(pred_file, gold_file or gold_path(dev_set), answer_key, mode, timeout, workers,
-                      benchmark=for_dev_set(dev_set))
+                      benchmark=benchmark)

@@ -44,6 +44,8 @@ import re
 from functools import lru_cache
 from typing import Sequence
 
+from .boxed import boxed
+
 ABS_TOL = 1e-5 * 1.01  # the benchmark's absolute tolerance (no relative one: 9999 is not 10000)
 SINGLE_TYPES = ("SC", "MC", "TF", "NV", "SET", "IN", "EX", "EQ", "TUP")
 DEFAULT_TIMEOUT = 5.0
@@ -58,19 +60,7 @@ _REPLACE = [("\\left", ""), ("\\right", ""), ("∶", ":"), ("，", ","), ("$", "
 
 def extract_boxed(text: str) -> str:
     """Content of the first ``\\boxed{...}`` (balanced braces), normalised; "" when there is none."""
-    start = text.find("\\boxed{")
-    if start == -1:
-        return ""
-    i = start + len("\\boxed{")
-    depth = 1
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return normalize(text[i:j])
-    return ""
+    return normalize(boxed(text, last=False) or "")
 
 
 def normalize(answer: str) -> str:

@@ -1,5 +1,5 @@
 """The Guiding study's five evaluation benchmarks: loaders, the MCQ-to-open-ended conversion and the
-Chinese-to-English translation step, and the answer rule the registry units grade with.
+Chinese-to-English translation step (their answer rule is the ``guiding`` judge of src/eval/judges.py).
 
     python -m src.guiding.benchmarks load --name math500 --source FILE_OR_FOLDER --out DIR
         -> DIR/<name>.jsonl  {id, question, answer, ground_truth, needs}   (needs: "" | convert | translate)
@@ -23,7 +23,7 @@ every JEEBench math row (as the original: a question that is not multiple choice
 (``needs: translate``); the others are evaluated as loaded. The original skips JEEBench questions
 whose options follow "Then" (``Then\\n\\n(A)``); so does the loader.
 
-The rule (``grade``): the prediction is the content of the response's last ``\\boxed{}``; both sides
+The rule (``src.eval.judges.grade_guiding``): the prediction is the content of the response's last ``\\boxed{}``; both sides
 are normalised as in Minerva (``src/eval/normalize.py``) and compared as strings, then symbolically
 (``sympy``, the default) or with math-verify; no boxed answer is wrong. The paper does not publish
 its scorer; this is this project's, documented in docs/guiding.md.
@@ -38,25 +38,13 @@ from collections import Counter
 from pathlib import Path
 
 from ..cli import run_cli
+from ..eval.boxed import boxed
 from ..jsonio import DataError, read_jsonl, read_jsonl_numbered, write_json, write_jsonl
 
 NAMES = ("math500", "olympic", "jee", "sat", "gaokao")
 HUB = {"math500": ("HuggingFaceH4/MATH-500", None, "test"), "olympic": ("GAIR/OlympicArena", "Math", "val"),
        "jee": ("daman1209arora/jeebench", None, "test")}
 DROP_WORDS = ("none", "statement", "following")  # the original drops converter outputs containing these
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` (balanced braces), or None."""
-    start = (text or "").rfind("\\boxed{")
-    if start == -1:
-        return None
-    i, depth = start + len("\\boxed{"), 1
-    for j in range(i, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        if depth == 0:
-            return text[i:j].strip()
-    return None
 
 
 def _read(source: str | Path, name: str) -> list[tuple[str, dict]]:
@@ -101,7 +89,7 @@ def load(name: str, source) -> list[dict]:
     for where, r in _read(source, name):
         if name == "math500":
             _need(r, where, "problem", "solution")
-            answer = r.get("answer") or last_boxed(r["solution"])
+            answer = r.get("answer") or (boxed(r["solution"]) or "").strip()
             if not answer:
                 raise DataError(f"{where}: no 'answer' and no boxed answer in the solution")
             row = {"question": r["problem"], "answer": answer, "ground_truth": r["solution"], "needs": ""}
@@ -203,23 +191,6 @@ def convert(client, rows: list[dict], temperature: float, max_tokens: int) -> tu
             continue
         out.append({**base, "question": got[0], "answer": got[1], "original_question": r["question"]})
     return out, why
-
-
-# ---------------------------------------------------------------- the answer rule
-def grade(rows: list[dict], golds: list[dict], answer_key: str = "", mode: str = "sympy", timeout: float = 5.0,
-          workers: int | None = None) -> list[dict]:
-    from ..eval.grader import compare_many
-    from ..eval.normalize import normalize_final_answer
-    def norm(x: str) -> str:  # a sentence's final period is not part of the answer: "12." is 12
-        return normalize_final_answer(re.sub(r"(?<!\.)\.$", "", x.strip()))
-    preds = [last_boxed(r["response"]) for r in rows]
-    gold = [norm(str(g["answer"])) if g.get("answer") not in (None, "") else None for g in golds]
-    idx = [i for i, (p, g) in enumerate(zip(preds, gold)) if p is not None and g is not None]
-    same = compare_many([(gold[i], norm(preds[i])) for i in idx], mode, timeout, workers)
-    result: list[bool | None] = [None if g is None else False for g in gold]
-    for i, s in zip(idx, same):
-        result[i] = bool(s)
-    return [{**row, "pred": p, "gold": g, "result": r} for row, p, g, r in zip(rows, preds, gold, result)]
 
 
 def main(argv=None) -> int:
