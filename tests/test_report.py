@@ -22,11 +22,13 @@ def fake_run(tmp_path, correct: dict[str, int], n: int = 40, ds: str = "gsm8k"):
 def test_pgr_and_intervals(tmp_path):
     run = fake_run(tmp_path, {"weak_test": 10, "eval_ceiling": 30, "eval_iter1_hybrid": 20, "eval_full_weak": 12})
     text = run_report(run)
-    line = next(l for l in text.splitlines() if l.startswith("| stage I, iter1"))
-    cells = [c.strip() for c in line.split("|")[1:-1]]
-    assert cells[1] == "50.00" and cells[4] == "0.50"
-    lo, hi = (float(x) for x in cells[5].split(" to "))
+    stage1 = json.loads((run / "report.json").read_text())["models"]["eval_iter1_hybrid"]
+    assert stage1["accuracy"] == 0.5 and stage1["questions"] == 40
+    assert stage1["pgr"] == pytest.approx(0.5)                 # (50 - 25) / (75 - 25)
+    lo, hi = stage1["pgr_ci"]
     assert lo < 0.5 < hi and hi - lo < 1.5
+    assert stage1["accuracy_ci"][0] < 0.5 < stage1["accuracy_ci"][1]
+    assert "| stage I, iter1 (hybrid) | 50.00 |" in text       # the table shows the same numbers
     assert "Weak model: `weak`" in text and (run / "pgr.png").stat().st_size > 0
 
 
