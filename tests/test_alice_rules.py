@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from src.alice import clustering, data
+from src.alice import cluster as clustering
+from src.alice import data
 from src.eval import alice_answers as answers
 from src.eval.alice_answers import cot_keep, final_answer, score, score_strict
 

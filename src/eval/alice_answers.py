@@ -48,7 +48,7 @@ def final_answer(ds: str, response: str, rule: str = "original") -> str | None:
 
 def same_answer(ds: str, a: str, b: str) -> bool:
     """Clustering's "same answer" for the marker datasets (QA datasets compare embeddings instead:
-    src.alice.clustering.embedding_same)."""
+    src.alice.cluster.embedding_same)."""
     if ds in ("hotpotqa", "triviaqa"):
         raise ValueError(f"{ds}: answers are compared by embeddings, not by a marker")
     fa, fb = final_answer(ds, a), final_answer(ds, b)
