@@ -175,7 +175,7 @@ train_once() {
   [ "$FINETUNE" = lora ] && stage=guiding_sft_lora
   if [ "${PLAN:-0}" = 1 ]; then bash scripts/train.sh "$stage" "$data" "$base" "$M/$name" "$@" "seed=$SEED"; return 0; fi
   file=$("$PY" -m src.registry resolve "$LF" "$data") || return 1
-  hashes=$("$PY" -m src.provenance describe "$file" "$base" scripts/configs/guiding_sft.yaml scripts/train.sh \
+  hashes=$("$PY" -m src.provenance describe "$file" "$base" scripts/configs/guiding_sft.yaml scripts/configs/lora.yaml scripts/train.sh \
     scripts/configs/ds_z3_config.json) || return 1
   what="$stage $data $base $* seed=$SEED GPUS=$GPUS NPROC=${NPROC:-} NNODES=$NNODES
 $hashes"

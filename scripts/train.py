@@ -5,6 +5,7 @@
     python scripts/train.py --export scripts/configs/export.yaml model_name_or_path=MODEL \\
         adapter_name_or_path=SFT,DPO export_dir=MERGED
     torchrun --nproc_per_node 4 scripts/train.py CONFIG deepspeed=scripts/configs/ds_z3_config.json ...
+    python scripts/train.py scripts/configs/alice_sft.yaml scripts/configs/lora.yaml ...   # configs merge in order
 
 The ``vanilla`` template (prompt text, then response text, then EOS; no system text, no role tags,
 no BOS from the template) no longer exists in LLaMA-Factory by name, so it is registered here
@@ -118,8 +119,14 @@ def parse(argv: list[str]) -> tuple[bool, dict]:
     if not config_path.is_file():
         raise DataError(f"{config_path}: config file not found")
     config = yaml.safe_load(config_path.read_text()) or {}
+    rest = argv[1:]
+    while rest and "=" not in rest[0] and rest[0].endswith(".yaml"):  # more configs, each over the last
+        more = Path(rest.pop(0))
+        if not more.is_file():
+            raise DataError(f"{more}: config file not found")
+        config.update(yaml.safe_load(more.read_text()) or {})
     given = set()
-    for item in argv[1:]:
+    for item in rest:
         if "=" not in item:
             raise DataError(f"override {item!r} is not key=value")
         key, value = item.split("=", 1)

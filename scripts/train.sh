@@ -42,13 +42,14 @@ case "$STAGE" in
   export) CONFIG=export.yaml ;;
   *) die "unknown stage '$STAGE' (weak_sft, weak_sft_full, ceiling_sft, full_weak_sft, stage1_sft, alice_sft, alice_sft_lora, guiding_sft, guiding_sft_lora, dpo, orpo, export)" ;;
 esac
+CONFIGS=("$ROOT/scripts/configs/$CONFIG")
+[[ "$STAGE" == *_sft_lora ]] && CONFIGS+=("$ROOT/scripts/configs/lora.yaml")  # its LoRA settings over the stage's config
 [ -x "$TPY" ] || [ "${PLAN:-0}" = 1 ] || die "no training environment at $TPY; run: bash scripts/setup.sh train"
 
 ARGS=("model_name_or_path=$BASE")
 [ "$ADAPTER" != - ] && ARGS+=("adapter_name_or_path=$ADAPTER")
 DS_CONFIG=ds_z3_config.json
 case "$STAGE" in alice_sft*) DS_CONFIG=ds_z2_config.json ;; esac  # the Alice recipe: ZeRO-2, as its paper
-[[ "$STAGE" == *_sft_lora ]] && ARGS+=(finetuning_type=lora lora_rank=8 lora_alpha=16 lora_dropout=0.0 lora_target=all)
 if [ "$STAGE" = export ]; then
   ARGS+=("export_dir=$OUT")
   EXTRA=(--export)
@@ -87,26 +88,26 @@ if [ "${PLAN:-0}" = 1 ]; then  # print the launch and the resolved config; train
   [ -n "${GPUS:-}" ] && [ "$STAGE" != export ] && extra=("deepspeed=$ROOT/scripts/configs/$DS_CONFIG" bf16=true)
   echo "\$ bash scripts/train.sh $STAGE $DATASET $BASE $OUT $ADAPTER $*   # $n process(es) per node x $NNODES node(s)"
   PPY=$TPY; [ -x "$PPY" ] || PPY=$ROOT/.venv/bin/python
-  WORLD_SIZE=$((n * NNODES)) "$PPY" "$ROOT/scripts/train.py" --plan "${EXTRA[@]}" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" "${extra[@]}" "$@"
+  WORLD_SIZE=$((n * NNODES)) "$PPY" "$ROOT/scripts/train.py" --plan "${EXTRA[@]}" "${CONFIGS[@]}" "${ARGS[@]}" "${extra[@]}" "$@"
   exit 0
 fi
 if [ "$STAGE" = export ]; then
   # one process; LLaMA-Factory's export parser takes no training keys
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$TPY" "$ROOT/scripts/train.py" "${EXTRA[@]}" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" "$@"
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$TPY" "$ROOT/scripts/train.py" "${EXTRA[@]}" "${CONFIGS[@]}" "${ARGS[@]}" "$@"
 elif [ -n "${GPUS:-}" ]; then
   NPROC=$(awk -F, '{print NF}' <<<"$GPUS")
   # bf16 compute (a fp16 checkpoint such as Llama-2 trains without fp16's loss scaling), ZeRO-3, a long
   # collective timeout (rank 0 may tokenise a large set while the others wait); one OpenMP thread per rank
-  CUDA_VISIBLE_DEVICES=$GPUS OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} launch "$NPROC" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" \
+  CUDA_VISIBLE_DEVICES=$GPUS OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} launch "$NPROC" "${CONFIGS[@]}" "${ARGS[@]}" \
     "deepspeed=$ROOT/scripts/configs/$DS_CONFIG" bf16=true ddp_timeout=180000000 "$@"
 elif [ "${NPROC:-1}" -gt 1 ]; then
   [ "$NGPU" = 0 ] || die "NPROC is for CPU processes; on GPUs set GPUS"
   # several CPU processes (gloo): the distributed code path without CUDA; cores shared among the ranks
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} launch "$NPROC" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" \
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} launch "$NPROC" "${CONFIGS[@]}" "${ARGS[@]}" \
     ddp_backend=gloo use_cpu=true "$@"
 else
   if [ "$NGPU" -ge 1 ]; then GPU_ARGS=(bf16=true); else GPU_ARGS=(); fi
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$TPY" "$ROOT/scripts/train.py" "$ROOT/scripts/configs/$CONFIG" "${ARGS[@]}" "${GPU_ARGS[@]}" "$@"
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$TPY" "$ROOT/scripts/train.py" "${CONFIGS[@]}" "${ARGS[@]}" "${GPU_ARGS[@]}" "$@"
 fi
 
 if [ "$STAGE" = export ]; then

@@ -71,3 +71,23 @@ def test_the_hub_is_offline_unless_an_input_is_on_it(tmp_path, env, offline):
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.splitlines()[0].endswith(f"HF_HUB_OFFLINE={offline})")
+
+
+def test_lora_stages_take_their_lora_settings_from_one_config(tmp_path):
+    """alice_sft_lora and guiding_sft_lora: scripts/configs/lora.yaml merged over the stage's config;
+    the full-parameter stages stay full; a missing extra config is an error naming it."""
+    base = ROOT / ".cache/models/smollm2-135m"
+
+    def plan(stage):
+        proc = subprocess.run(["bash", "scripts/train.sh", stage, "d", str(base), str(tmp_path / stage)], cwd=ROOT,
+                              env={**os.environ, "PLAN": "1"}, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout
+
+    for stage in ("alice_sft_lora", "guiding_sft_lora"):
+        out = plan(stage)
+        assert "finetuning_type=lora" in out and "lora_rank=8" in out, stage
+    assert "finetuning_type=full" in plan("alice_sft") and "lora_rank" not in plan("guiding_sft")
+    proc = subprocess.run([str(ROOT / ".venv/bin/python"), "scripts/train.py", "--plan", "scripts/configs/alice_sft.yaml",
+                           "scripts/configs/nope.yaml", "model_name_or_path=m"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0 and "nope.yaml: config file not found" in proc.stdout + proc.stderr
