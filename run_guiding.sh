@@ -97,6 +97,10 @@ GPUS=${GPUS:-} GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
 [ "$DEMO" = 1 ] || hub_access "$STUDENT_BASE" "${TEACHER_DIR:-}" "${JUDGE_DIR:-}" $( [ -n "$POOL" ] && echo "$COUNTER" "$HINT_COUNTER") \
   $(for kv in $BENCHES; do echo "${kv#*=}"; done)
 STUDENT_TP=${STUDENT_TP:-$(tp_size "$STUDENT_BASE")}
+# a teacher or judge in process on GPUs: the tensor-parallel size its model allows ("" on CPU)
+teacher_tp=""; judge_tp=""
+[ -z "${TEACHER_DIR:-}" ] || teacher_tp=$(tp_size "$TEACHER_DIR")
+[ -z "${JUDGE_DIR:-}" ] || judge_tp=$(tp_size "$JUDGE_DIR")
 NNODES=${NNODES:-1} NODE_RANK=${NODE_RANK:-0}
 THREADS=${THREADS:-$(cpu_threads_default)}  # CPU threads of training and inference (recorded: results change with it; none on GPUs)
 for k in $KINDS; do [[ "$k" == hard || "$k" == sub ]] || die "KINDS holds hard and/or sub, not '$k'"; done
@@ -140,14 +144,23 @@ stage_outputs() {
 
 # ---------------------------------------------------------------- helpers
 with_model() {  # with_model TEACHER|JUDGE COMMAND...: run COMMAND with that model's client options
-  local url="${1}_URL" name="${1}_MODEL" dir="${1}_DIR" opts=(--max_failed "$LLM_MAX_FAILED"); shift
+  local url="${1}_URL" name="${1}_MODEL" dir="${1}_DIR" tp opts=(--max_failed "$LLM_MAX_FAILED")
+  if [ "$1" = TEACHER ]; then tp=$teacher_tp; else tp=$judge_tp; fi
+  shift
   [ "$LLM_RETRY_FAILED" = 1 ] && opts+=(--retry_failed)
   if [ -n "${!url}" ]; then
     local rpm=$API_RPM concurrency=$API_CONCURRENCY
     if local_url "${!url}"; then concurrency=${concurrency:-64}; else rpm=${rpm:-80} concurrency=${concurrency:-8}; fi
     opts+=(--base_url "${!url}" --model "${!name}" --concurrency "$concurrency")
     [ -z "$rpm" ] || opts+=(--rpm "$rpm")
-  else opts+=(--model_dir "${!dir}"); [ -n "$LLM_MAX_MODEL_LEN" ] && opts+=(--max_model_len "$LLM_MAX_MODEL_LEN"); fi
+  else
+    opts+=(--model_dir "${!dir}")
+    [ -n "$LLM_MAX_MODEL_LEN" ] && opts+=(--max_model_len "$LLM_MAX_MODEL_LEN")
+    # in process on GPUs: the tensor-parallel size the model allows, and the memory share (the GPUs are
+    # free again for training when the step's process ends)
+    [ -z "$tp" ] || opts+=(--tensor_parallel_size "$tp")
+    [ -n "$GPU_MEMORY_UTILIZATION" ] && opts+=(--gpu_memory_utilization "$GPU_MEMORY_UTILIZATION")
+  fi
   [ -n "$ORIGINAL_PROMPTS" ] && opts+=(--original_prompts "$ORIGINAL_PROMPTS")
   "$@" "${opts[@]}"
 }

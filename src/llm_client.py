@@ -259,8 +259,9 @@ class VLLMBackend:
     (one engine pass per distinct decoding setting)."""
 
     def __init__(self, model_dir: str, tensor_parallel_size: int | None = None, max_model_len: int | None = None,
-                 seed: int = 0):
+                 seed: int = 0, gpu_memory_utilization: float | None = None):
         self.model_dir, self.tp, self.max_model_len, self.seed = model_dir, tensor_parallel_size, max_model_len, seed
+        self.gpu_memory_utilization = gpu_memory_utilization
         self.engine = None
 
     def run(self, requests, index, finished, stats: Stats) -> None:
@@ -293,7 +294,8 @@ class VLLMBackend:
             if self.engine is None:
                 hot = max(r.temperature for r in requests)  # the engine's CPU settings depend on sampling
                 self.engine = load_engine("vllm", EngineConfig(self.model_dir, seed=self.seed, max_model_len=self.max_model_len,
-                                                               tensor_parallel_size=self.tp),
+                                                               tensor_parallel_size=self.tp,
+                                                               gpu_memory_utilization=self.gpu_memory_utilization),
                                           Decoding(temperature=hot, max_tokens=max_tokens, stop=()))
             self.engine.dec = dec
             batch = [(prompts[p], requests[p].seed if requests[p].seed is not None else self.seed + requests[p].sample)
@@ -346,6 +348,10 @@ def add_client_args(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--max_failed", type=float, default=0.1,
                    help="stop when more than this share of a step's requests failed (default 0.1)")
     g.add_argument("--max_model_len", type=int, default=None, help="in-process engine only")
+    g.add_argument("--tensor_parallel_size", type=int, default=None,
+                   help="in-process engine on GPUs (default: the largest size the model's heads allow)")
+    g.add_argument("--gpu_memory_utilization", type=float, default=None,
+                   help="in-process engine on GPUs: vLLM's share of each GPU's memory (default 0.9)")
 
 
 def client_from_args(args, cache, quiet: bool = False) -> Client:
@@ -354,7 +360,8 @@ def client_from_args(args, cache, quiet: bool = False) -> Client:
     if args.base_url:
         return http_client(args.base_url, args.model, cache, args.retry_failed, quiet, args.max_failed, concurrency=args.concurrency,
                            rpm=args.rpm, retries=args.retries)
-    return vllm_client(args.model_dir, cache, args.retry_failed, quiet, args.max_failed, max_model_len=args.max_model_len)
+    return vllm_client(args.model_dir, cache, args.retry_failed, quiet, args.max_failed, max_model_len=args.max_model_len,
+                       tensor_parallel_size=args.tensor_parallel_size, gpu_memory_utilization=args.gpu_memory_utilization)
 
 
 def main(argv=None) -> int:

@@ -42,6 +42,20 @@ def test_the_cache_survives_a_torn_last_line(tmp_path):
     assert again.get("k1")["text"] == "one" and again.get("k2")["error"].startswith("BadRequest") and again.get("k3") is None
 
 
+def test_in_process_gpu_settings_reach_the_engine_config(tiny_model, tmp_path):
+    """A step's --tensor_parallel_size and --gpu_memory_utilization reach the in-process engine (the
+    settings run_guiding.sh passes on GPUs, so a teacher in process does not hold every GPU's memory)."""
+    import argparse
+    from src.llm_client import add_client_args, client_from_args
+    ap = argparse.ArgumentParser()
+    add_client_args(ap)
+    args = ap.parse_args(["--model_dir", str(tiny_model), "--tensor_parallel_size", "2", "--gpu_memory_utilization", "0.45"])
+    backend = client_from_args(args, tmp_path / "cache.jsonl").backend
+    assert (backend.tp, backend.gpu_memory_utilization) == (2, 0.45)
+    args = ap.parse_args(["--model_dir", str(tiny_model)])
+    assert client_from_args(args, None).backend.gpu_memory_utilization is None
+
+
 # ---------------------------------------------------------------------------- against real engines
 
 @pytest.fixture(scope="module")
