@@ -27,6 +27,7 @@ only grades).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -93,7 +94,10 @@ def parse_args(argv=None):
     a("--batch_size", type=int, default=16, help="hf backend batch size")
     a("--max_model_len", type=int, default=None)
     a("--max_num_seqs", type=int, default=None, help="vLLM sequences in flight (CPU default 128)")
-    a("--tensor_parallel_size", type=int, default=None, help="default: all visible GPUs")
+    a("--tensor_parallel_size", type=int, default=None, help="default: the largest size the model's heads allow")
+    a("--data_parallel", default="auto", help="replicas of the engine, each answering a share of the questions "
+      "(one process each; N, or auto: on GPUs the visible GPUs // the tensor-parallel size, on CPU 1)")
+    a("--shard", type=int, nargs=2, default=None, metavar=("K", "N"), help=argparse.SUPPRESS)  # a replica's share
     a("--gpu_memory_utilization", type=float, default=None, help="vLLM's share of each GPU's memory (default 0.9)")
     a("--dtype", default="auto")
     a("--no_eval", action="store_true")
@@ -105,6 +109,7 @@ def parse_args(argv=None):
     a("--overwrite", action="store_true", help="discard existing outputs instead of resuming")
     a("--quiet", action="store_true")
     args = ap.parse_args(argv)
+    args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]  # what replicas run again
     return resolve(args)
 
 
@@ -237,9 +242,12 @@ def stop_strings(args) -> tuple[str, ...]:
     return tuple(stop)
 
 
-def made_by(args, job: Job, dec: Decoding, backend: str, model_fp: str, adapter_fps: dict) -> dict:
+def made_by(args, job: Job, dec: Decoding, backend: str, model_fp: str, adapter_fps: dict, replicas: int = 1) -> dict:
+    threads = provenance.cpu_threads()
+    if threads and replicas > 1:
+        threads = max(1, threads // replicas)  # each replica's (on CPU the cores are shared out)
     return {"model": model_fp, "adapter": adapter_fps.get(job.adapter), "backend": backend, "dtype": args.dtype,
-            "threads": provenance.cpu_threads(),
+            "threads": threads, **({"replicas": replicas} if replicas > 1 else {}),
             "decoding": {"temperature": dec.temperature, "top_p": dec.top_p, "max_tokens": dec.max_tokens,
                          "stop": list(dec.stop), "presence_penalty": dec.presence_penalty,
                          "frequency_penalty": dec.frequency_penalty,
@@ -253,11 +261,15 @@ def existing_rows(job: Job, record: dict, overwrite: bool) -> set[int]:
     """Ids already answered by the same model and settings; anything else is discarded."""
     if overwrite and job.path.exists():
         job.path.unlink()
-    diff = provenance.differences(provenance.read(job.path), record) if job.path.exists() else []
+    diff = provenance.differences(provenance.read(job.path), record) if job.path.exists() or parts(job.path) else []
+    if diff or overwrite:  # replicas' parts belong to the record beside the file they were made for
+        for part in parts(job.path):
+            part.unlink()
     if diff:
         print(f"[inference] {job.path}: made by another model or setting ({', '.join(diff)}); regenerating")
         for stale in (job.path, job.path.parent / "results.jsonl", job.path.parent / "metrics.json"):
             stale.unlink(missing_ok=True)
+    merge_parts(job)  # answers of replicas that were stopped before they were merged
     done = set()
     for row in read_jsonl_prefix(job.path):
         i = row.get("id")
@@ -293,14 +305,20 @@ def check_context(args, jobs: list[Job], context: int, backend: str) -> None:
 
 
 def generate(args, backend: str, jobs: list[Job]) -> None:
-    from tqdm import tqdm
-
     stop_ids = tuple(chat_turn_end_ids(tokenizer(args))) if args.prompt_style == "chat" else ()
     dec = Decoding(args.temperature, args.top_p, args.max_tokens, stop_strings(args),
                    args.presence_penalty, args.frequency_penalty, top_k=args.top_k, stop_token_ids=stop_ids)
+    if args.shard:  # one replica of several: its share of what is left, into its own part files
+        k, n = args.shard
+        done = {j.path: {r["id"] for r in read_jsonl_prefix(j.path)} for j in jobs}
+        todo = [(j, i) for j in jobs for i in range(len(j.prompts)) if i not in done[j.path]][k::n]
+        if todo:
+            stream_answers(args, backend, dec, todo, lambda j: part_path(j.path, k))
+        return
+    replicas, tp = data_parallel(args, backend)
     model_fp = provenance.fingerprint(args.model_dir)
     adapter_fps = {a: provenance.fingerprint(a) for a in {j.adapter for j in jobs if j.adapter}}
-    records = {j.path: made_by(args, j, dec, backend, model_fp, adapter_fps) for j in jobs}
+    records = {j.path: made_by(args, j, dec, backend, model_fp, adapter_fps, replicas) for j in jobs}
     done = {j.path: existing_rows(j, records[j.path], args.overwrite) for j in jobs}
     todo = [(j, i) for j in jobs for i in range(len(j.prompts)) if i not in done[j.path]]
     total = sum(len(j.prompts) for j in jobs)
@@ -316,7 +334,21 @@ def generate(args, backend: str, jobs: list[Job]) -> None:
     paths = {"model": str(args.model_dir), "data_files": sorted({str(j.data_file) for j in jobs})}
     for j in jobs:
         provenance.write(j.path, records[j.path], {**paths, "adapter": j.adapter, "data_file": str(j.data_file)})
-    adapters = tuple(dict.fromkeys(j.adapter for j in jobs if j.adapter))
+    t0 = time.time()
+    if min(replicas, len(todo)) > 1:
+        run_replicas(args, jobs, len(todo), min(replicas, len(todo)), tp)
+    else:
+        stream_answers(args, backend, dec, todo, lambda j: j.path)
+    for j in jobs:
+        finish(j)
+    print(f"[inference] {len(todo)} answers in {time.time() - t0:.0f}s -> {', '.join(str(j.path) for j in jobs[:2])}"
+          + (" ..." if len(jobs) > 2 else ""))
+
+
+def stream_answers(args, backend: str, dec: Decoding, todo: list[tuple[Job, int]], path_of) -> None:
+    """Load the engine and answer ``todo``, appending finished answers to ``path_of(job)`` as they come."""
+    from tqdm import tqdm
+    adapters = tuple(dict.fromkeys(j.adapter for j, _ in todo if j.adapter))
     cfg = EngineConfig(args.model_dir, adapters, args.seed, args.trust_remote_code, args.max_num_batched_tokens,
                        args.max_model_len, args.tensor_parallel_size, args.dtype, args.batch_size,
                        max_num_seqs=args.max_num_seqs, gpu_memory_utilization=args.gpu_memory_utilization)
@@ -342,17 +374,121 @@ def generate(args, backend: str, jobs: list[Job]) -> None:
             row = {"id": i, "prompt": j.prompts[i], "response": args.bench.store(text), "finish_reason": reason}
             if j.keys is not None:
                 row["row_id"] = j.keys[i]
-            pending.setdefault(j.path, []).append(row)
+            pending.setdefault(path_of(j), []).append(row)
             if time.time() - last_flush >= args.flush_every:  # one fsync per file and interval
                 flush()
                 last_flush = time.time()
     finally:  # whatever ends the loop (the end, an error, Ctrl-C), finished answers are kept
         flush()
     bar.close()
+
+
+# ---------------------------------------------------------------- data parallel: replicas over shares
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use (CUDA_VISIBLE_DEVICES, else every GPU NVML sees); [] on CPU."""
+    from .engines import on_gpu
+    if not on_gpu():
+        return []
+    given = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if given is not None:
+        return [g for g in given.split(",") if g.strip()]
+    import torch
+    return [str(k) for k in range(torch.cuda.device_count())]
+
+
+def data_parallel(args, backend: str) -> tuple[int, int | None]:
+    """(replicas, tensor-parallel size of each). auto: on GPUs every group of the model's largest
+    tensor-parallel size gets a replica (8 GPUs, a model that allows 4: 2 replicas); on CPU 1."""
+    gpus = visible_gpus()
+    tp = args.tensor_parallel_size
+    if gpus and backend == "vllm" and not tp:
+        from .engines import tensor_parallel_size
+        tp = tensor_parallel_size(args.model_dir, len(gpus))
+    if args.data_parallel == "auto":
+        n = len(gpus) // tp if gpus and backend == "vllm" else 1
+    elif not str(args.data_parallel).isdigit() or int(args.data_parallel) < 1:
+        raise ValueError(f"--data_parallel is a number of replicas or auto, not {args.data_parallel!r}")
+    else:
+        n = int(args.data_parallel)
+    if n > 1 and backend != "vllm":
+        raise ValueError("--data_parallel runs vLLM replicas; the hf backend runs one")
+    if n > 1 and gpus and n * tp > len(gpus):
+        raise ValueError(f"--data_parallel {n} x tensor parallel {tp} needs {n * tp} GPUs; {len(gpus)} are visible")
+    return max(1, n), tp
+
+
+def part_path(path: Path, k: int) -> Path:
+    return path.with_name(f"{path.name}.part{k}")
+
+
+def parts(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(f"{path.name}.part*")) if path.parent.is_dir() else []
+
+
+def merge_parts(job: Job) -> None:
+    """Append the answers in the job's replica parts to its file (each id once), then drop the parts."""
+    found = parts(job.path)
+    if not found:
+        return
+    have = {r["id"] for r in read_jsonl_prefix(job.path)}
+    rows = []
+    for part in found:
+        for row in read_jsonl_prefix(part):
+            i = row.get("id")
+            if not isinstance(i, int) or not 0 <= i < len(job.prompts) or row.get("prompt") != job.prompts[i]:
+                raise DataError(f"{part}: row with id {i!r} is not an answer to these questions; "
+                                "use --overwrite to start over")
+            if i not in have:
+                have.add(i)
+                rows.append(row)
+    if rows:
+        append_jsonl(job.path, rows)
+    for part in found:
+        part.unlink()
+
+
+def run_replicas(args, jobs: list[Job], total: int, n: int, tp: int | None) -> None:
+    """n processes of this command, replica k answering every n-th question left (--shard k n) into
+    its own part files, on its own GPUs (tp each) or its share of the CPU threads; their answers are
+    merged into the output files, also when a replica fails (nothing finished is lost)."""
+    import subprocess
+    gpus = visible_gpus()
+    argv, skip = [], False
+    for a in args.argv:  # the same command, without the options a replica must not repeat
+        if skip:
+            skip = False
+        elif a in ("--overwrite", "--eval_only"):
+            continue
+        elif a in ("--data_parallel", "--tensor_parallel_size"):
+            skip = True
+        elif not a.startswith(("--data_parallel=", "--tensor_parallel_size=")):
+            argv.append(a)
+    threads = max(1, (provenance.cpu_threads() or 1) // n)
+    procs = []
+    for k in range(n):
+        env = dict(os.environ)
+        cmd = [sys.executable, "-m", "src.inference", *argv, "--shard", str(k), str(n), "--data_parallel", "1",
+               "--no_eval", "--quiet"]
+        if gpus:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus[k * tp:(k + 1) * tp])
+            cmd += ["--tensor_parallel_size", str(tp)]
+        else:
+            env["OMP_NUM_THREADS"] = str(threads)
+        procs.append(subprocess.Popen(cmd, env=env))
+    print(f"[inference] {n} replicas" + (f" of {tp} GPU(s) each" if gpus else f" of {threads} CPU thread(s) each")
+          + f" answer {total} questions", flush=True)
+    shown = 0
+    while any(p.poll() is None for p in procs):
+        time.sleep(10)
+        made = sum(len(read_jsonl_prefix(part)) for j in jobs for part in parts(j.path))
+        if not args.quiet and made - shown >= max(1, total // 20):
+            print(f"[inference] replicas: {made} of {total} answers", flush=True)
+            shown = made
     for j in jobs:
-        finish(j)
-    print(f"[inference] {len(todo)} answers in {time.time() - t0:.0f}s -> {', '.join(str(j.path) for j in jobs[:2])}"
-          + (" ..." if len(jobs) > 2 else ""))
+        merge_parts(j)
+    failed = [k for k, p in enumerate(procs) if p.returncode != 0]
+    if failed:
+        raise RuntimeError(f"replica(s) {failed} of {n} failed (their finished answers are kept; run again to resume)")
 
 
 def finish(job: Job) -> None:

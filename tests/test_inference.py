@@ -117,6 +117,37 @@ def test_sampling_is_seeded(tmp_path, questions, tiny_model):
     assert r0 != r1
 
 
+@pytest.mark.slow
+def test_two_replicas_over_shares_write_the_rows_of_one(tmp_path, questions, taught_model):
+    """--data_parallel 2: two vLLM processes, each answering every other question left into its own part
+    file, merged into the rows one process writes (one CPU thread per engine in both); a run stopped
+    with answers still in parts resumes from them; the record says how many replicas made the file."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def infer(out, *extra):
+        cmd = [PY, "-m", "src.inference", "--model_dir", str(taught_model), "--data_file", str(questions),
+               "--output_file_name", str(out), "--max_tokens", "16", "--no_eval", "--quiet", *extra]
+        subprocess.run(cmd, check=True, cwd=ROOT, env=env)
+
+    one, two = tmp_path / "one/output.jsonl", tmp_path / "two/output.jsonl"
+    infer(one)
+    infer(two, "--data_parallel", "2")
+    assert two.read_bytes() == one.read_bytes() and not list(two.parent.glob("*.part*"))
+    meta = json.loads((two.parent / "output.meta.json").read_text())["made_by"]
+    assert meta["replicas"] == 2 and meta["threads"] == 1
+    # stopped after replica 1 wrote three answers and before they were merged: they are kept
+    rows = read_jsonl(two)
+    resumed = tmp_path / "resumed/output.jsonl"
+    resumed.parent.mkdir()
+    (resumed.parent / "output.meta.json").write_text((two.parent / "output.meta.json").read_text())
+    write_jsonl(resumed.parent / "output.jsonl.part1", [rows[k] for k in (1, 3, 5)])
+    infer(resumed, "--data_parallel", "2")
+    assert resumed.read_text() == one.read_text()
+    # one process on the same file: another setting (no replicas), so it is made again
+    infer(two)
+    assert "replicas" not in json.loads((two.parent / "output.meta.json").read_text())["made_by"]
+
+
 # ------------------------------------------------------------------ real engines, small real model
 
 @pytest.fixture(scope="session")
