@@ -75,7 +75,7 @@ setup_processes() {  # GPUS, NNODES, NODE_RANK, THREADS set: the multi-node guar
   if [ "$NNODES" -gt 1 ]; then
     [ -n "${MASTER_ADDR:-}" ] || die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"
     if [ "$NODE_RANK" != 0 ]; then  # only node 0 runs the pipeline; the others join its training steps
-      echo "node $NODE_RANK: run 'bash scripts/train.sh ...' for each training step node 0 starts (docs/gpu.md)"; exit 0
+      echo "node $NODE_RANK: run 'bash scripts/train.sh ...' for each training step node 0 starts, or run only node 0 with HOSTS (docs/gpu.md)"; exit 0
     fi
   fi
   export NNODES NODE_RANK

@@ -20,11 +20,17 @@
 #                   Alice's stages: ZeRO-2, ds_z2_config.json)
 #   no GPUS         all visible GPUs as above when there are several; one process on one GPU or the CPU
 #   NPROC=2         on a machine without GPUs: 2 CPU processes (torchrun, gloo; tests use it)
-#   NNODES=2 NODE_RANK=0|1 MASTER_ADDR=host [MASTER_PORT=29500]   several nodes (shared filesystem)
+#   NNODES=2 MASTER_ADDR=host [MASTER_PORT=29500] HOSTS=hostfile   several nodes (shared filesystem): node 0
+#                   starts this same step on the hosts of HOSTS (one per line: nodes 1, 2, ... in order)
+#                   through REMOTE_SHELL (default ssh), then its own part; each node's torchrun joins
+#                   MASTER_ADDR:MASTER_PORT. Without HOSTS, start it on every node with its NODE_RANK.
+#   DDP_TIMEOUT     seconds a collective waits for the slowest rank (default 7200: rank 0 tokenising a
+#                   large set, a ZeRO-3 save of a 70B model; a hung rank fails the step after that)
 # Export always runs as one process.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ $# -lt 4 ]; then sed -n 2,24p "$0"; exit 2; fi
+if [ $# -lt 4 ]; then sed -n 2,29p "$0"; exit 2; fi
+STEP_ARGS=("$@")  # this step, as node 0 starts it on the other nodes
 STAGE=$1 DATASET=$2 BASE=$3 OUT=$4; shift 4
 ADAPTER=-
 if [ $# -gt 0 ] && [[ "$1" != *=* ]]; then ADAPTER=$1; shift; fi
@@ -73,13 +79,40 @@ fi
 NNODES=${NNODES:-1}
 if [ "$NNODES" -gt 1 ] && [ -z "${MASTER_ADDR:-}" ]; then die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"; fi
 
+DDP_TIMEOUT=${DDP_TIMEOUT:-7200}
+[[ "$DDP_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "DDP_TIMEOUT is a number of seconds, not '$DDP_TIMEOUT'"
+
+OTHERS=()
+start_other_nodes() {  # node 0 with HOSTS: this step on nodes 1..NNODES-1 through REMOTE_SHELL (pids in OTHERS)
+  local hosts k v cmd
+  [ -f "$HOSTS" ] || die "HOSTS=$HOSTS is not a file (one host per line: nodes 1 to $((NNODES - 1)))"
+  mapfile -t hosts < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$HOSTS" | grep -v '^$')
+  [ "${#hosts[@]}" -ge $((NNODES - 1)) ] || die "HOSTS lists ${#hosts[@]} host(s); NNODES=$NNODES needs $((NNODES - 1)) besides this one"
+  for k in $(seq 1 $((NNODES - 1))); do
+    cmd="cd $(printf %q "$ROOT") && env NODE_RANK=$k HOSTS="
+    for v in NNODES MASTER_ADDR MASTER_PORT DATASET_DIR GPUS NPROC DDP_TIMEOUT OMP_NUM_THREADS HF_HUB_OFFLINE W2S_TRAIN_VENV; do
+      [ -n "${!v:-}" ] && cmd+=" $v=$(printf %q "${!v}")"
+    done
+    cmd+=" bash scripts/train.sh$(printf ' %q' "${STEP_ARGS[@]}")"
+    echo "[train] node $k (${hosts[k-1]}): $cmd" >&2
+    ${REMOTE_SHELL:-ssh} "${hosts[k-1]}" "$cmd" > "$OUT.node$k.log" 2>&1 &
+    OTHERS+=($!)
+  done
+}
+
 launch() {  # launch NPROC ARGS...: torchrun on one node (a free port) or several (MASTER_ADDR:MASTER_PORT)
   local n=$1; shift
-  local where=(--standalone)
+  local where=(--standalone) pid rc=0
   if [ "$NNODES" -gt 1 ]; then
     where=(--nnodes "$NNODES" --node_rank "${NODE_RANK:-0}" --master_addr "$MASTER_ADDR" --master_port "${MASTER_PORT:-29500}")
+    if [ -n "${HOSTS:-}" ] && [ "${NODE_RANK:-0}" = 0 ]; then mkdir -p "$(dirname "$OUT")"; start_other_nodes; fi
   fi
-  "$(dirname "$TPY")/torchrun" --nproc_per_node "$n" "${where[@]}" "$ROOT/scripts/train.py" "$@"
+  "$(dirname "$TPY")/torchrun" --nproc_per_node "$n" "${where[@]}" "$ROOT/scripts/train.py" "$@" || rc=$?
+  for pid in "${OTHERS[@]}"; do
+    wait "$pid" || { [ "$rc" != 0 ] || rc=1; echo "[train] a node failed: see $OUT.node*.log" >&2; }
+  done
+  [ "${#OTHERS[@]}" = 0 ] || echo "[train] the other nodes' logs: $OUT.node*.log" >&2
+  return "$rc"
 }
 
 if [ "${PLAN:-0}" = 1 ]; then  # print the launch and the resolved config; train nothing
@@ -99,12 +132,12 @@ elif [ -n "${GPUS:-}" ]; then
   # bf16 compute (a fp16 checkpoint such as Llama-2 trains without fp16's loss scaling), ZeRO-3, a long
   # collective timeout (rank 0 may tokenise a large set while the others wait); one OpenMP thread per rank
   CUDA_VISIBLE_DEVICES=$GPUS OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} launch "$NPROC" "${CONFIGS[@]}" "${ARGS[@]}" \
-    "deepspeed=$ROOT/scripts/configs/$DS_CONFIG" bf16=true ddp_timeout=180000000 "$@"
-elif [ "${NPROC:-1}" -gt 1 ]; then
+    "deepspeed=$ROOT/scripts/configs/$DS_CONFIG" bf16=true "ddp_timeout=$DDP_TIMEOUT" "$@"
+elif [ "${NPROC:-1}" -gt 1 ] || [ "$NNODES" -gt 1 ]; then
   [ "$NGPU" = 0 ] || die "NPROC is for CPU processes; on GPUs set GPUS"
-  # several CPU processes (gloo): the distributed code path without CUDA; cores shared among the ranks
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} launch "$NPROC" "${CONFIGS[@]}" "${ARGS[@]}" \
-    ddp_backend=gloo use_cpu=true "$@"
+  # several CPU processes (gloo), on this node or several: the distributed code path without CUDA
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} launch "${NPROC:-1}" "${CONFIGS[@]}" "${ARGS[@]}" \
+    ddp_backend=gloo use_cpu=true "ddp_timeout=$DDP_TIMEOUT" "$@"
 else
   if [ "$NGPU" -ge 1 ]; then GPU_ARGS=(bf16=true); else GPU_ARGS=(); fi
   OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$TPY" "$ROOT/scripts/train.py" "${CONFIGS[@]}" "${ARGS[@]}" "${GPU_ARGS[@]}" "$@"

@@ -273,6 +273,37 @@ def test_two_cpu_processes_train_one_adapter(setup):
         assert int(loaded) > 0
 
 
+def test_node_0_starts_the_other_nodes_of_a_step(setup, tmp_path):
+    """NNODES=2 with HOSTS: node 0 starts the same step on the host of HOSTS through REMOTE_SHELL (here
+    a stand-in for ssh that runs the command on this machine) and its own part; the two "nodes" (one
+    gloo process each) meet at MASTER_ADDR:MASTER_PORT and train one adapter."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    shell = tmp_path / "fake_ssh"
+    shell.write_text('#!/usr/bin/env bash\n# HOST COMMAND: what ssh does, on this machine\necho "host $1" >&2\nexec bash -c "$2"\n')
+    shell.chmod(0o755)
+    hosts = tmp_path / "hosts"
+    hosts.write_text("# node 1\nlocalhost\n")
+    out = tmp_path / "sft_2nodes"
+    env = {**ENV, "NNODES": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "HOSTS": str(hosts),
+           "REMOTE_SHELL": str(shell), "DATASET_DIR": str(setup["tmp"] / "lf")}
+    proc = subprocess.run(["bash", str(ROOT / "scripts/train.sh"), "stage1_sft", "toy_sft", str(setup["model"]), str(out),
+                           *FAST], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    node1 = (tmp_path / "sft_2nodes.node1.log").read_text()
+    assert "host localhost" in node1 and "NODE_RANK=1" in proc.stderr
+    log = proc.stdout + proc.stderr + node1
+    assert "world size: 2" in log and "distributed training: True" in log, log[-2000:]
+    assert (out / "adapter_model.safetensors").is_file()
+    # a hostfile that lists too few hosts stops the step before anything starts
+    hosts.write_text("\n")
+    proc = subprocess.run(["bash", str(ROOT / "scripts/train.sh"), "stage1_sft", "toy_sft", str(setup["model"]),
+                           str(tmp_path / "x"), *FAST], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 2 and "HOSTS lists 0 host(s); NNODES=2 needs 1" in proc.stderr
+
+
 def test_zero3_refuses_a_new_adapter_on_an_adapter(setup):
     """LLaMA-Factory ignores create_new_adapter under ZeRO-3 (model/adapter.py): refused before any load."""
     ds = ROOT / "scripts/configs/ds_z3_config.json"
