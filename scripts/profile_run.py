@@ -56,6 +56,8 @@ def log_parts(log: Path) -> dict:
             load = int(m.group(1))
             parts["loads"] += 1
             parts["load_s"] += load
+        elif line.startswith("[inference] resuming:"):
+            parts["resumed"] = 1  # the answer files hold earlier attempts' answers too: no tokens/s
         elif m := GEN.match(line):
             parts["answers"] += int(m.group(1))
             parts["gen_s"] += int(m.group(2)) - load  # counted from the engine's start
@@ -114,7 +116,7 @@ def main(argv=None) -> int:
         p = log_parts(run / "logs" / f"{stage}.log")
         new = sum(tokens[f]["tokens"] for f in p["gen_files"] if f in tokens)
         rest = wall - p["load_s"] - p["gen_s"] - p["train_s"]
-        tps = f"{new / p['gen_s']:.0f}" if p["gen_s"] and new else ""
+        tps = "resumed" if p["resumed"] else f"{new / p['gen_s']:.0f}" if p["gen_s"] and new else ""
         print(f"| {stage} | {wall} | {p['load_s']:.0f} ({p['loads']:.0f}) | {p['gen_s']:.0f} | {p['answers']:.0f} | "
               f"{new or ''} | {tps} | {p['train_s']:.0f} ({p['trainings']:.0f}) | {rest:.0f} |")
         for k, v in (("wall", wall), ("load", p["load_s"]), ("gen", p["gen_s"]), ("train", p["train_s"])):
