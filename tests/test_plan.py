@@ -37,9 +37,16 @@ def test_every_recipe_plans_without_running(recipe, tmp_path):
     env = {} if "demo" in recipe or recipe.startswith("repro") else local
     if recipe.startswith("olympic"):
         env.pop("WEAK_BASE")
+    if recipe == "guiding_demo":  # its teacher in process, planned for 2 GPUs
+        env.update(GPUS="0,1", GPU_MEMORY_UTILIZATION="0.5")
     out = plan(recipe, tmp_path, **env)
     assert "== " in out and "\n  $ " in out and "== report" in out, out[-2000:]
     assert "error" not in out.lower(), out[-2000:]
+    if recipe == "guiding_demo":
+        # every model call gets the tensor-parallel size the in-process teacher allows (SmolLM2-135M:
+        # 9 heads, so 1) and the memory share
+        calls = [l for l in out.splitlines() if "--model_dir" in l and "src.guiding." in l]
+        assert calls and all("--tensor_parallel_size 1 --gpu_memory_utilization 0.5" in c for c in calls), calls[:2]
 
 
 @pytest.mark.skipif(not (MODELS / "gemma3-270m/.w2s-ready").exists(), reason="small models not fetched (bash scripts/setup.sh models)")
@@ -91,12 +98,3 @@ def test_lora_stages_take_their_lora_settings_from_one_config(tmp_path):
     proc = subprocess.run([str(ROOT / ".venv/bin/python"), "scripts/train.py", "--plan", "scripts/configs/alice_sft.yaml",
                            "scripts/configs/nope.yaml", "model_name_or_path=m"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode != 0 and "nope.yaml: config file not found" in proc.stdout + proc.stderr
-
-
-@pytest.mark.skipif(not (MODELS / "smollm2-135m/.w2s-ready").exists(), reason="small models not fetched (bash scripts/setup.sh models)")
-def test_an_in_process_teacher_on_gpus_gets_its_tensor_parallel_size_and_memory_share(tmp_path):
-    """run_guiding.sh with a teacher in process on 2 GPUs: every model call gets the tensor-parallel size
-    the teacher allows (SmolLM2-135M: 9 heads, so 1) and GPU_MEMORY_UTILIZATION."""
-    out = plan("guiding_demo", tmp_path, GPUS="0,1", GPU_MEMORY_UTILIZATION="0.5")
-    calls = [l for l in out.splitlines() if "--model_dir" in l and "src.guiding." in l]
-    assert calls and all("--tensor_parallel_size 1 --gpu_memory_utilization 0.5" in c for c in calls), calls[:2]
