@@ -43,8 +43,7 @@ def test_every_recipe_plans_without_running(recipe, tmp_path):
     assert "== " in out and "\n  $ " in out and "== report" in out, out[-2000:]
     assert "error" not in out.lower(), out[-2000:]
     if recipe == "guiding_demo":
-        # every model call gets the tensor-parallel size the in-process teacher allows (SmolLM2-135M:
-        # 9 heads, so 1) and the memory share
+        # every model call of the in-process teacher gets a tensor-parallel size and the memory share
         calls = [l for l in out.splitlines() if "--model_dir" in l and "src.guiding." in l]
         assert calls and all("--tensor_parallel_size 1 --gpu_memory_utilization 0.5" in c for c in calls), calls[:2]
 
