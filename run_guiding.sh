@@ -144,9 +144,7 @@ stage_outputs() {
 
 # ---------------------------------------------------------------- helpers
 with_model() {  # with_model TEACHER|JUDGE COMMAND...: run COMMAND with that model's client options
-  local url="${1}_URL" name="${1}_MODEL" dir="${1}_DIR" tp opts=(--max_failed "$LLM_MAX_FAILED")
-  if [ "$1" = TEACHER ]; then tp=$teacher_tp; else tp=$judge_tp; fi
-  shift
+  local url="${1}_URL" name="${1}_MODEL" dir="${1}_DIR" tp="${1,,}_tp" opts=(--max_failed "$LLM_MAX_FAILED"); shift
   [ "$LLM_RETRY_FAILED" = 1 ] && opts+=(--retry_failed)
   if [ -n "${!url}" ]; then
     local rpm=$API_RPM concurrency=$API_CONCURRENCY
@@ -158,7 +156,7 @@ with_model() {  # with_model TEACHER|JUDGE COMMAND...: run COMMAND with that mod
     [ -n "$LLM_MAX_MODEL_LEN" ] && opts+=(--max_model_len "$LLM_MAX_MODEL_LEN")
     # in process on GPUs: the tensor-parallel size the model allows, and the memory share (the GPUs are
     # free again for training when the step's process ends)
-    [ -z "$tp" ] || opts+=(--tensor_parallel_size "$tp")
+    [ -z "${!tp}" ] || opts+=(--tensor_parallel_size "${!tp}")
     [ -n "$GPU_MEMORY_UTILIZATION" ] && opts+=(--gpu_memory_utilization "$GPU_MEMORY_UTILIZATION")
   fi
   [ -n "$ORIGINAL_PROMPTS" ] && opts+=(--original_prompts "$ORIGINAL_PROMPTS")

@@ -243,11 +243,8 @@ def stop_strings(args) -> tuple[str, ...]:
 
 
 def made_by(args, job: Job, dec: Decoding, backend: str, model_fp: str, adapter_fps: dict, replicas: int = 1) -> dict:
-    threads = provenance.cpu_threads()
-    if threads and replicas > 1:
-        threads = max(1, threads // replicas)  # each replica's (on CPU the cores are shared out)
     return {"model": model_fp, "adapter": adapter_fps.get(job.adapter), "backend": backend, "dtype": args.dtype,
-            "threads": threads, **({"replicas": replicas} if replicas > 1 else {}),
+            "threads": replica_threads(replicas), **({"replicas": replicas} if replicas > 1 else {}),
             "decoding": {"temperature": dec.temperature, "top_p": dec.top_p, "max_tokens": dec.max_tokens,
                          "stop": list(dec.stop), "presence_penalty": dec.presence_penalty,
                          "frequency_penalty": dec.frequency_penalty,
@@ -272,13 +269,22 @@ def existing_rows(job: Job, record: dict, overwrite: bool) -> set[int]:
     merge_parts(job)  # answers of replicas that were stopped before they were merged
     done = set()
     for row in read_jsonl_prefix(job.path):
-        i = row.get("id")
-        if not isinstance(i, int) or not 0 <= i < len(job.prompts) or i in done or row.get("prompt") != job.prompts[i] \
-                or (job.keys is not None and "row_id" in row and row["row_id"] != job.keys[i]):
+        i = answer_id(job, row, job.path)
+        if i in done:
             raise DataError(f"{job.path}: row with id {i!r} is not an answer to these questions; "
                             "use --overwrite to start over")
         done.add(i)
     return done
+
+
+def answer_id(job: Job, row: dict, where: Path) -> int:
+    """The id of a stored answer row, checked against the job's questions (id, prompt, row id)."""
+    i = row.get("id")
+    if not isinstance(i, int) or not 0 <= i < len(job.prompts) or row.get("prompt") != job.prompts[i] \
+            or (job.keys is not None and "row_id" in row and row["row_id"] != job.keys[i]):
+        raise DataError(f"{where}: row with id {i!r} is not an answer to these questions; "
+                        "use --overwrite to start over")
+    return i
 
 
 def check_context(args, jobs: list[Job], context: int, backend: str) -> None:
@@ -417,6 +423,12 @@ def data_parallel(args, backend: str) -> tuple[int, int | None]:
     return max(1, n), tp
 
 
+def replica_threads(replicas: int) -> int | None:
+    """CPU threads of each replica: this process's shared out (None on GPUs)."""
+    threads = provenance.cpu_threads()
+    return max(1, threads // replicas) if threads else None
+
+
 def part_path(path: Path, k: int) -> Path:
     return path.with_name(f"{path.name}.part{k}")
 
@@ -434,10 +446,7 @@ def merge_parts(job: Job) -> None:
     rows = []
     for part in found:
         for row in read_jsonl_prefix(part):
-            i = row.get("id")
-            if not isinstance(i, int) or not 0 <= i < len(job.prompts) or row.get("prompt") != job.prompts[i]:
-                raise DataError(f"{part}: row with id {i!r} is not an answer to these questions; "
-                                "use --overwrite to start over")
+            i = answer_id(job, row, part)
             if i not in have:
                 have.add(i)
                 rows.append(row)
@@ -463,7 +472,7 @@ def run_replicas(args, jobs: list[Job], total: int, n: int, tp: int | None) -> N
             skip = True
         elif not a.startswith(("--data_parallel=", "--tensor_parallel_size=")):
             argv.append(a)
-    threads = max(1, (provenance.cpu_threads() or 1) // n)
+    threads = replica_threads(n)
     procs = []
     for k in range(n):
         env = dict(os.environ)
