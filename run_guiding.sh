@@ -17,6 +17,8 @@
 #                  OPENAI_API_KEY, or a local model in process); it decomposes, samples, rewrites, paraphrases
 #   JUDGE_URL + JUDGE_MODEL | JUDGE_DIR         the judge and the benchmark converter (neither JUDGE_URL nor
 #                  JUDGE_DIR given: the teacher; the teacher runs the decomposition checks)
+#   SERVE=1        TEACHER_DIR / JUDGE_DIR served by a local `vllm serve` (src/serve.py) for each stage that
+#                  calls them, stopped when the stage ends (the GPUs free again for training); default 0: in process
 #   TEACHER_T (required with POOL), K (3), LLM_MAX_TOKENS (8000), LLM_MAX_MODEL_LEN (in-process models), API_RPM / API_CONCURRENCY (a remote endpoint: 80 / 8; a local server: no limit / 64),
 #   LLM_MAX_FAILED (0.1: a step stops when more of its calls failed), LLM_RETRY_FAILED=1 (send cached failures again),
 #   COUNTER (bert-base-uncased), HINT_COUNTER (cl100k_base), BANDS ("401-1000:2 1001-1600:3"), MIN_STEPS (2)
@@ -47,8 +49,8 @@ KNOWN="POOL PAIRS REPHRASED TEACHER_URL TEACHER_MODEL TEACHER_DIR JUDGE_URL JUDG
 LLM_MAX_TOKENS LLM_MAX_MODEL_LEN LLM_MAX_FAILED LLM_RETRY_FAILED API_RPM API_CONCURRENCY COUNTER HINT_COUNTER BANDS MIN_STEPS STUDENT_BASE BASE_SET FINETUNE TRAIN_ARGS
 STAGE1_ARGS KINDS ERS COMBOS BASELINES SAMPLE_ALL BENCHES MAX_TOKENS INFER_ARGS LIMIT_EVAL EVAL_JUDGE GPUS STUDENT_TP
 GPU_MEMORY_UTILIZATION NPROC NNODES NODE_RANK MASTER_ADDR MASTER_PORT THREADS SEED RUN RECIPE DEMO DEMO_SIZES FORCE REDO STAGES
-ORIGINAL_PROMPTS ORIGINAL_RULES TRANSFER_MAX_TOKENS"
-check_settings '^(POOL|PAIRS|REPHRASED|TEACHER_|JUDGE_|LLM_|API_|COUNTER|HINT_COUNTER|BANDS|MIN_STEPS|STUDENT_|BASE_SET|FINETUNE|TRAIN_|STAGE1_|KINDS|ERS|COMBOS|SAMPLE_ALL|BENCHES|INFER_|LIMIT_|EVAL_|DEMO_|ORIGINAL_|TRANSFER_)'
+ORIGINAL_PROMPTS ORIGINAL_RULES TRANSFER_MAX_TOKENS SERVE"
+check_settings '^(POOL|PAIRS|REPHRASED|TEACHER_|JUDGE_|LLM_|API_|COUNTER|HINT_COUNTER|BANDS|MIN_STEPS|STUDENT_|BASE_SET|FINETUNE|TRAIN_|STAGE1_|KINDS|ERS|COMBOS|SAMPLE_ALL|BENCHES|INFER_|LIMIT_|EVAL_|DEMO_|ORIGINAL_|TRANSFER_|SERVE)'
 
 # ---------------------------------------------------------------- settings
 if [ -z "${RECIPE:-}" ] && { [ "${DEMO:-}" = 1 ] || { [ -z "${STUDENT_BASE:-}" ] && ! has_gpu; }; }; then RECIPE=guiding_demo; fi
@@ -80,6 +82,8 @@ ORIGINAL_PROMPTS=${ORIGINAL_PROMPTS:-}  # a checkout of the original: its prompt
 ORIGINAL_RULES=${ORIGINAL_RULES:-0}     # 1: the original's filters and parsers, defects included (docs/guiding.md)
 TRANSFER_MAX_TOKENS=${TRANSFER_MAX_TOKENS:-1000}  # the style transfer's budget (the original's 1,000)
 [[ "$ORIGINAL_RULES" =~ ^[01]$ ]] || die "ORIGINAL_RULES is 0 or 1"
+SERVE=${SERVE:-0}
+[[ "$SERVE" =~ ^[01]$ ]] || die "SERVE is 0 or 1"
 [[ "$TRANSFER_MAX_TOKENS" =~ ^[1-9][0-9]*$ ]] || die "TRANSFER_MAX_TOKENS is a positive number"
 [ -z "$ORIGINAL_PROMPTS" ] || [ -f "$ORIGINAL_PROMPTS/const/prompt_template.json" ] \
   || die "ORIGINAL_PROMPTS=$ORIGINAL_PROMPTS: no const/prompt_template.json (the root of a checkout of the original)"
@@ -143,10 +147,37 @@ stage_outputs() {
 }
 
 # ---------------------------------------------------------------- helpers
+declare -A SERVED=()  # SERVE=1: model folder -> "URL NAME PID" of its server, within one stage
+serve() {  # serve DIR TP: a local vllm serve of DIR for the rest of the stage (started once; stopped at its end)
+  local key=$1 tp=$2 args=()
+  [ -n "${SERVED[$key]:-}" ] && return 0
+  [ -n "$LLM_MAX_MODEL_LEN" ] && args+=(--max_model_len "$LLM_MAX_MODEL_LEN")
+  [ -n "$tp" ] && args+=(--tensor_parallel_size "$tp")
+  [ -n "$GPU_MEMORY_UTILIZATION" ] && args+=(--gpu_memory_utilization "$GPU_MEMORY_UTILIZATION")
+  local log="$RUN/logs/serve_$(basename "$1").log" pidfile="$RUN/.serve_$(basename "$1").pid"
+  if [ "${PLAN:-0}" = 1 ]; then
+    "$PY" -m src.serve start --model_dir "$1" --log "$log" --pidfile "$pidfile" "${args[@]}"
+    SERVED[$key]="http://127.0.0.1:PORT/v1 $(basename "$1")@FINGERPRINT -"; return 0
+  fi
+  SERVED[$key]=$("$PY" -m src.serve start --model_dir "$1" --log "$log" --pidfile "$pidfile" "${args[@]}") || return 1
+  echo "[guiding] serving $(basename "$1") at ${SERVED[$key]%% *} (pid ${SERVED[$key]##* }, log: $log)"
+  trap stop_servers EXIT
+}
+stop_servers() {
+  local f
+  for f in "$RUN"/.serve_*.pid; do [ -f "$f" ] && "$PY" -m src.serve stop --pidfile "$f"; done
+  return 0
+}
 with_model() {  # with_model TEACHER|JUDGE COMMAND...: run COMMAND with that model's client options
   local url="${1}_URL" name="${1}_MODEL" dir="${1}_DIR" tp="${1,,}_tp" opts=(--max_failed "$LLM_MAX_FAILED"); shift
   [ "$LLM_RETRY_FAILED" = 1 ] && opts+=(--retry_failed)
-  if [ -n "${!url}" ]; then
+  if [ -z "${!url}" ] && [ "$SERVE" = 1 ]; then  # the folder's local server, as an endpoint
+    serve "${!dir}" "${!tp}" || return 1
+    local served_url served_name
+    read -r served_url served_name _ <<<"${SERVED[${!dir}]}"
+    opts+=(--base_url "$served_url" --model "$served_name" --concurrency "${API_CONCURRENCY:-64}")
+    [ -z "$API_RPM" ] || opts+=(--rpm "$API_RPM")
+  elif [ -n "${!url}" ]; then
     local rpm=$API_RPM concurrency=$API_CONCURRENCY
     if local_url "${!url}"; then concurrency=${concurrency:-64}; else rpm=${rpm:-80} concurrency=${concurrency:-8}; fi
     opts+=(--base_url "${!url}" --model "${!name}" --concurrency "$concurrency")

@@ -42,7 +42,7 @@ def test_verdicts_failures_and_agreement():
     assert [r["id"] for r in out] == list(range(6))  # the gold file's order, whatever the results' order
     assert [r["llm_result"] for r in out] == [True, False, False, None, None, None]
     assert [r["llm_error"] for r in out][:3] == [None] * 3
-    assert out[3]["llm_error"] == out[4]["llm_error"] == "no verdict (N/A or another output)"
+    assert (out[3]["llm_error"], out[4]["llm_error"]) == ("N/A", "no Judgement")  # each rejection by its reason
     assert out[5]["llm_error"] == "APIError 500: boom"  # a failed call is a failure, not a verdict
     s = eval_judge.summary(out)
     assert s == {"questions": 6, "judged": 3, "unjudged": 3, "accuracy": 1 / 3, "rule_accuracy": 2 / 3, "agreement": 2 / 3}

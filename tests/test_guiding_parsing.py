@@ -2,6 +2,7 @@
 text, and the original's known failure cases (with the flag that reproduces them)."""
 from src.guiding.parsing import (clean_sample, parse_check_conditions, parse_decomposition, parse_final_answer,
                                  parse_judgement, parse_paraphrase, parse_steps_count, parse_variant_check,
+                                 read_check_conditions, read_decomposition, read_judgement, read_steps_count,
                                  subtask_count, task_rejected)
 
 GOOD = """### Item 1:
@@ -43,7 +44,7 @@ def test_checks_and_judgements():
     assert parse_check_conditions("Conclusion: 0. Reason: uses r from the original.") == 0
     assert parse_check_conditions("Yes, it is fine.") is None
     assert parse_steps_count("Steps count: 4.") == 4 and parse_steps_count("Steps count: 0.") is None
-    assert parse_steps_count("There are 4 steps.") is None
+    assert parse_steps_count("There are 4 steps.") == 4                              # no "Steps count" line
     assert parse_variant_check("Conclusion: 0") == 0 and parse_variant_check("Conclusion: 2") is None
     assert parse_judgement("reasoning...\n### Judgement: 1") == 1
     assert parse_judgement("### Judgement: 0.") == 0
@@ -56,6 +57,42 @@ def test_checks_and_judgements():
     assert parse_paraphrase("Find x.") is None
     assert parse_paraphrase("Find x.", original=True) == ""                         # the original stores ""
     assert parse_paraphrase("### Paraphrased version: Find x.", original=True) == "Find x"
+
+
+def test_format_variants_real_models_write():
+    """What Qwen2.5-Coder-1.5B-Instruct and its like write around the markers is read; what breaks
+    the format is rejected with its reason."""
+    bold = GOOD.replace("### Item 1:", "**Item 1:**").replace("New problem 1:", "**New problem 1:**") \
+        .replace("New solution 1:", "**New solution 1:**").replace("### Item 2:", "### **Item 2**").replace("### End", "**End**")
+    assert read_decomposition(bold, 2) == (parse_decomposition(GOOD, 2), None)
+    spaced = GOOD.replace("New solution 1: ", "\n---\nNew solution 1:\n").replace("### End", "---\n### End")
+    assert read_decomposition(spaced, 2)[0] == parse_decomposition(GOOD, 2)
+    assert read_decomposition("no items here", 2) == (None, "no Item headers")
+    assert read_decomposition(GOOD, 3) == (None, "2 items, not 3")
+    assert read_decomposition(GOOD.replace("Item 2", "Item 3"), 2) == (None, "items numbered [1, 3]")
+    assert read_decomposition(GOOD.replace("New solution 1:", "Answer:"), 2) == (None, "item 1: no 'New problem 1' and 'New solution 1'")
+    assert read_decomposition(GOOD.replace("Compute 5*4.", ""), 2) == (None, "item 2: empty problem")
+    assert read_decomposition(None, 2) == (None, "failed call")
+    # the checks: bold, backticks, a sentence first, restated alike; contradictions and other values rejected
+    assert read_check_conditions("The solution only uses given values.\n**Conclusion:** 1.") == (1, None)
+    assert read_check_conditions("`Conclusion: 0. Reason: uses r.`") == (0, None)
+    assert read_check_conditions("Conclusion: 1.\n...\nConclusion: 0.") == (None, "contradictory Conclusions")
+    assert read_check_conditions("It is fine.") == (None, "no Conclusion")
+    assert read_check_conditions("Conclusion: yes") == (None, "Conclusion 'yes'")
+    assert parse_variant_check("Conclusion: **1**") == 1 and parse_variant_check("Conclusion: 2") is None
+    assert read_steps_count("**Steps count:** 5.") == (5, None) and read_steps_count("`Steps count: 3.`") == (3, None)
+    assert read_steps_count("Step 1 ... Step 2 ... 2 steps in all.") == (2, None)
+    assert read_steps_count("3 steps, or 4 steps") == (None, "contradictory Steps counts")
+    assert read_steps_count("Steps count: 0.") == (None, "count below 1")
+    assert read_steps_count("many") == (None, "no Steps count")
+    # the judge: Judgment too, bold, the last verdict when restated; N/A and other values by reason
+    assert read_judgement("...\n**Judgment: 1**") == (1, None)
+    assert read_judgement("### Judgement: 0\n...on reflection\n### Judgement: 1") == (1, None)
+    assert read_judgement("### Judgement: N/A") == (None, "N/A")
+    assert read_judgement("### Judgement: correct") == (None, "Judgement 'correct'")
+    assert read_judgement("The answer is right.") == (None, "no Judgement")
+    assert parse_final_answer("**Final answer:** 3/4") == "3/4"
+    assert clean_sample("**Solution:**\nx = 1") == "x = 1" and clean_sample("Solution set: {1}") == "Solution set: {1}"
 
 
 def test_sample_cleaning():

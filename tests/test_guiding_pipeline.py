@@ -201,3 +201,22 @@ def test_llm_judge_added_to_a_finished_run(killed_then_resumed, chat_tiny):
     log = (run / "logs/llm_judge.log").read_text()
     assert f"{6 * (1 + len(RUNS))} requests: 0 from the cache" in log
     assert "[eval_judge] calls sent 0," in run_script({**env, "REDO": "llm_judge"})  # the redo: all from the cache
+
+
+def test_serve_runs_the_pipeline_through_a_local_server_and_stops_it(tmp_path, chat_tiny):
+    """SERVE=1: the in-process teacher is served by a local `vllm serve` (src/serve.py) for the stage
+    that calls it; every step's calls go through it under the folder's name and fingerprint, and the
+    server is gone when the stage ends."""
+    from src.provenance import fingerprint
+    run = tmp_path / "served"
+    env = {**env_for(run, chat_tiny), "SERVE": "1", "STAGES": "data pipeline", "INFER_ARGS": ""}
+    out = run_script(env)
+    log = (run / "logs/pipeline.log").read_text()
+    assert "[guiding] serving model at http://127.0.0.1:" in log, log[-2000:]
+    stats = json.loads((run / "steps/pipeline/decompose/decompose.stats.json").read_text())
+    assert stats["model"] == f"model@{fingerprint(chat_tiny)}" and stats["calls"]["sent"] > 0
+    assert not list(run.glob(".serve_*.pid")), "the server's pid file outlived the stage"
+    pid = int(re.search(r"serving model at \S+ \(pid (\d+)", log).group(1))
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)  # the server's process group is gone
+    assert "pipeline" in out

@@ -64,13 +64,14 @@ def test_sampled_units_are_full_tasks_with_kept_subtasks():
 
 
 def test_check_verdicts_never_pass_an_invalid_output():
-    assert verdict(1, 3, 1, 2) is None
-    assert verdict(None, 3, 1, 2) == "conditions check invalid"
-    assert verdict(0, 3, 1, 2) == "uses conditions it does not state"
-    assert verdict(1, None, 1, 2) == "steps check invalid"
-    assert verdict(1, 1, 1, 2) == "fewer than 2 steps"
-    assert verdict(1, 3, None, 2) == "variant check invalid"
-    assert verdict(1, 3, 0, 2) == "a variable-value variant"
+    ok = lambda v: (v, None)  # noqa: E731
+    assert verdict(ok(1), ok(3), ok(1), 2) is None
+    assert verdict((None, "no Conclusion"), ok(3), ok(1), 2) == "conditions check invalid: no Conclusion"
+    assert verdict(ok(0), ok(3), ok(1), 2) == "uses conditions it does not state"
+    assert verdict(ok(1), (None, "failed call"), ok(1), 2) == "steps check invalid: failed call"
+    assert verdict(ok(1), ok(1), ok(1), 2) == "fewer than 2 steps"
+    assert verdict(ok(1), ok(3), (None, "Conclusion '2'"), 2) == "variant check invalid: Conclusion '2'"
+    assert verdict(ok(1), ok(3), ok(0), 2) == "a variable-value variant"
 
 
 def test_prompts_carry_the_markers_the_parsers_read():

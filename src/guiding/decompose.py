@@ -4,7 +4,7 @@
         [--temperature 0.7] [--max_tokens 8000] [--min_steps 2] [--no_checks] [--original]
 
 Writes (every row keyed by ``ori_id`` and ``sub_idx`` 1..k; nothing is re-matched on task text):
-    DIR/decompositions.jsonl  {ori_id, k, status: ok | failed call | unparseable, error, items: [{sub_idx, task, solution}]}
+    DIR/decompositions.jsonl  {ori_id, k, status: ok | failed call | unparseable, error (why), items: [{sub_idx, task, solution}]}
     DIR/checks.jsonl          {ori_id, sub_idx, conditions, steps, variant, kept, why}
     DIR/subtasks.jsonl        {ori_id, sub_idx, task, solution}   the sub-tasks that passed
     DIR/decompose.stats.json  counts of each outcome, the model, settings and thresholds
@@ -14,7 +14,7 @@ The checks (the paper leaves their use open; this project's rule, logged in the 
 kept when check 1 says it uses only its own conditions (``Conclusion: 1``), check 3 says it is not a
 variable-value variant of the full task (``Conclusion: 1``), and check 2 counts at least
 ``--min_steps`` steps. An output in another format (``2``, ``N/A``, a failed call) rejects the
-sub-task as "invalid", never passes it. ``--original``: the original's parser (``### End`` left in
+sub-task as "invalid: <why>" (counted by reason in the stats), never passes it. ``--original``: the original's parser (``### End`` left in
 the last solution).
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..cli import run_cli
 from ..jsonio import read_jsonl, write_json, write_jsonl
 from ..llm_client import Request, add_client_args, client_from_args
 from . import prompts
-from .parsing import parse_check_conditions, parse_decomposition, parse_steps_count, parse_variant_check
+from .parsing import parse_decomposition, read_check_conditions, read_decomposition, read_steps_count, read_variant_check
 
 
 def decompose(client, pool: list[dict], temperature: float, max_tokens: int, original: bool = False) -> list[dict]:
@@ -36,26 +36,33 @@ def decompose(client, pool: list[dict], temperature: float, max_tokens: int, ori
             for r in pool]
     out = []
     for r, res in zip(pool, client.run(reqs)):
-        items = parse_decomposition(res.text, r["k"], original) if res.ok else None
+        if not res.ok:
+            items, why = None, res.error
+        elif original:
+            items = parse_decomposition(res.text, r["k"], original=True)
+            why = None if items else "the original's parser found no items"
+        else:
+            items, why = read_decomposition(res.text, r["k"])
         status = "failed call" if not res.ok else "ok" if items else "unparseable"
-        out.append({"ori_id": r["ori_id"], "k": r["k"], "status": status, "error": res.error,
+        out.append({"ori_id": r["ori_id"], "k": r["k"], "status": status, "error": why,
                     "items": [{"sub_idx": i, "task": p, "solution": s} for i, (p, s) in enumerate(items or [], 1)]})
     return out
 
 
-def verdict(conditions: int | None, steps: int | None, variant: int | None, min_steps: int) -> str | None:
-    """Why a sub-task is rejected by its checks (None: kept); the first failing check is named."""
-    if conditions is None:
-        return "conditions check invalid"
-    if conditions == 0:
+def verdict(conditions: tuple, steps: tuple, variant: tuple, min_steps: int) -> str | None:
+    """Why a sub-task is rejected by its checks (None: kept); the first failing check is named. Each
+    check is a reader's ``(value, why not)``: an unreadable reply rejects as "invalid: <why>"."""
+    if conditions[0] is None:
+        return f"conditions check invalid: {conditions[1]}"
+    if conditions[0] == 0:
         return "uses conditions it does not state"
-    if steps is None:
-        return "steps check invalid"
-    if steps < min_steps:
+    if steps[0] is None:
+        return f"steps check invalid: {steps[1]}"
+    if steps[0] < min_steps:
         return f"fewer than {min_steps} steps"
-    if variant is None:
-        return "variant check invalid"
-    if variant == 0:
+    if variant[0] is None:
+        return f"variant check invalid: {variant[1]}"
+    if variant[0] == 0:
         return "a variable-value variant"
     return None
 
@@ -73,12 +80,12 @@ def check(client, pool: list[dict], decomps: list[dict], temperature: float, max
     rows = []
     for n, (ori_id, it) in enumerate(subs):
         c, s, v = res[3 * n: 3 * n + 3]
-        cond = parse_check_conditions(c.text) if c.ok else None
-        steps = parse_steps_count(s.text) if s.ok else None
-        variant = parse_variant_check(v.text) if v.ok else None
+        cond = read_check_conditions(c.text) if c.ok else (None, "failed call")
+        steps = read_steps_count(s.text) if s.ok else (None, "failed call")
+        variant = read_variant_check(v.text) if v.ok else (None, "failed call")
         why = verdict(cond, steps, variant, min_steps)
-        rows.append({"ori_id": ori_id, "sub_idx": it["sub_idx"], "conditions": cond, "steps": steps, "variant": variant,
-                     "kept": why is None, "why": why})
+        rows.append({"ori_id": ori_id, "sub_idx": it["sub_idx"], "conditions": cond[0], "steps": steps[0],
+                     "variant": variant[0], "kept": why is None, "why": why})
     return rows
 
 
@@ -114,6 +121,7 @@ def main(argv=None) -> int:
         subtasks = [{"ori_id": d["ori_id"], **it} for d in decomps for it in d["items"] if (d["ori_id"], it["sub_idx"]) in kept]
         write_jsonl(out / "subtasks.jsonl", subtasks)
         stats = {"tasks": len(pool), "decomposition": dict(Counter(d["status"] for d in decomps)),
+                 "unparseable": dict(Counter(d["error"] for d in decomps if d["status"] == "unparseable")),
                  "subtasks_parsed": len(checks), "subtasks_kept": len(subtasks),
                  "rejected": dict(Counter(c["why"] for c in checks if not c["kept"])),
                  "model": client.model, "temperature": args.temperature, "max_tokens": args.max_tokens,

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 from ..cli import run_cli
 from ..jsonio import DataError, read_jsonl, write_json, write_jsonl
 from ..llm_client import Request, add_client_args, client_from_args
 from . import prompts
-from .parsing import parse_judgement
+from .parsing import read_judgement
 
 
 def reference(answer: str) -> str:
@@ -55,8 +56,7 @@ def judge(client, pairs: list[tuple[dict, dict]], temperature: float, max_tokens
                     temperature=temperature, max_tokens=max_tokens) for r, g in pairs]
     out = []
     for (r, g), res in zip(pairs, client.run(reqs)):
-        verdict = parse_judgement(res.text) if res.ok else None
-        error = res.error if not res.ok else None if verdict is not None else "no verdict (N/A or another output)"
+        verdict, error = read_judgement(res.text) if res.ok else (None, res.error)
         out.append({"id": g["id"], "result": r.get("result"), "llm_result": None if verdict is None else verdict == 1,
                     "llm_error": error})
     return out
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
         for path, start, n in jobs:
             mine = rows[start:start + n]
             write_jsonl(path.with_name("llm_results.jsonl"), mine)
-            s = summary(mine)
+            s = {**summary(mine), "unjudged_why": dict(Counter(r["llm_error"] for r in mine if r["llm_result"] is None))}
             write_json(path.with_name("llm_results.stats.json"), {**s, "model": client.model, "settings": settings}, indent=2)
             acc = "-" if s["accuracy"] is None else f"{100 * s['accuracy']:.1f}"
             print(f"[eval_judge] {path.parent}: {s['judged']} of {s['questions']} judged, accuracy {acc}")

@@ -3,10 +3,13 @@ fixed and, where results depend on it, a flag that reproduces the original.
 
     task_rejected(task, solution, original=False)   step 0: keywords, multi-part markers, non-English
     subtask_count(bert_length)                      2, 3 or None (skip) from the solution's length
-    parse_decomposition(text, k, original=False)    [(problem, solution)] * k, or None (rejected)
-    parse_check_conditions / parse_steps_count / parse_variant_check   the three checks, validated
-    parse_judgement(text)                           1, 0, or None (N/A, or not a judgement)
-    parse_final_answer(text), parse_paraphrase(text), clean_sample(text, original=False)
+    read_decomposition(text, k)                     ([(problem, solution)] * k, None) or (None, why rejected)
+    read_check_conditions / read_steps_count / read_variant_check   the three checks, validated
+    read_judgement(text)                            1 or 0, or why not (N/A, no marker, another value)
+    read_final_answer(text)                         the answer, or why not
+    parse_*(text)                                   the value of read_* alone (None: rejected);
+                                                    parse_decomposition(text, k, original=True): the original's parser
+    parse_paraphrase(text), clean_sample(text, original=False)
 """
 from __future__ import annotations
 
@@ -98,67 +101,154 @@ def _original_decomposition(text: str) -> list[tuple[str, str]] | None:
     return items or None
 
 
-def parse_decomposition(text: str, k: int, original: bool = False) -> list[tuple[str, str]] | None:
-    """``### Item i:`` blocks with ``New problem i:`` and ``New solution i:`` (``New Problem`` /
-    ``New Solution`` accepted); exactly k complete items, or None. ``### End`` and what follows
-    are cut. ``original=True``: the original's parser (``_original_decomposition``: any number of
-    items, its case rule, empty texts kept, ``### End`` left in the last solution)."""
+_MARK = r"[ \t]*(?:[#*`>]+[ \t]*)*"         # what models put before a marker: '### ', '**', '`', '> '
+_TAIL = r"[ \t]*[*`]*[ \t]*:?[ \t]*[*`]*"   # and after it: '**:', ':**', '`'
+_ITEM = re.compile(rf"(?m)^{_MARK}Item[ \t]*(\d+){_TAIL}")
+_END = re.compile(rf"(?m)^{_MARK}End\b")
+
+
+def _piece(text: str) -> str:
+    """A problem or solution without the layout around it: blank lines, a leftover ``**`` or ``:``
+    of its marker, a ``---`` rule or a lone ``#`` line at its end."""
+    text = re.sub(r"^[\s:]+", "", text)
+    text = re.sub(r"(\s*\n\s*(-{3,}|#+|\*{3,}))+\s*$", "", text).strip()
+    if text.count("**") % 2:  # a bold marker's orphaned half
+        text = re.sub(r"^\*\*\s*|\s*\*\*$", "", text, count=1)
+    return text.strip()
+
+
+def read_decomposition(text: str | None, k: int) -> tuple[list[tuple[str, str]] | None, str | None]:
+    """``Item i`` headers (``### Item i:``, ``**Item i:**``, ...), each with ``New problem i:`` and
+    ``New solution i:`` (any case, bold or not); exactly items 1..k, each with a problem and a
+    solution, or a rejection with its reason. ``End`` (a header line) and what follows are cut."""
     if failed_text(text):
-        return None
-    if original:
-        return _original_decomposition(text)
-    body = re.split(r"#+\s*End\b", text)[0]
-    chunks = re.split(r"#+\s*Item\s*\d+\s*:?", body)[1:]
-    if len(chunks) != k:
-        return None
+        return None, "failed call"
+    body = _END.split(text)[0]
+    heads = list(_ITEM.finditer(body))
+    if not heads:
+        return None, "no Item headers"
+    numbers = [int(h.group(1)) for h in heads]
+    if numbers != list(range(1, len(numbers) + 1)):
+        return None, f"items numbered {numbers[:6]}"
+    if len(heads) != k:
+        return None, f"{len(heads)} items, not {k}"
     items = []
-    for i, chunk in enumerate(chunks, 1):
-        m = re.search(rf"New [Pp]roblem {i}\s*:?(.*?)New [Ss]olution {i}\s*:?(.*)", chunk, flags=re.S)
+    for i, (h, nxt) in enumerate(zip(heads, heads[1:] + [None]), 1):
+        chunk = body[h.end(): nxt.start() if nxt else len(body)]
+        m = re.search(rf"New[ \t]+problem[ \t]*{i}{_TAIL}(.*?){_MARK}New[ \t]+solution[ \t]*{i}{_TAIL}(.*)",
+                      chunk, flags=re.S | re.I | re.M)
         if not m:
-            return None
-        problem, solution = m.group(1).strip(), m.group(2).strip()
+            return None, f"item {i}: no 'New problem {i}' and 'New solution {i}'"
+        problem, solution = _piece(m.group(1)), _piece(m.group(2))
         if not problem or not solution:
-            return None
+            return None, f"item {i}: empty {'problem' if not problem else 'solution'}"
         items.append((problem, solution))
-    return items
+    return items, None
 
 
-def parse_check_conditions(text: str) -> int | None:
+def parse_decomposition(text: str | None, k: int, original: bool = False) -> list[tuple[str, str]] | None:
+    """The items of ``read_decomposition`` or None. ``original=True``: the original's parser
+    (``_original_decomposition``: any number of items, its case rule, empty texts kept, ``### End``
+    left in the last solution)."""
+    if original:
+        return None if failed_text(text) else _original_decomposition(text)
+    return read_decomposition(text, k)[0]
+
+
+# ------------------------------------------------------------------ the model-output parsers
+# Each reader returns (value, None) or (None, reason): the steps count every rejection by its reason.
+# What real models write around the markers is accepted (Qwen2.5-Coder-1.5B-Instruct, docs/guiding.md):
+# bold or backticked markers and values (``**Conclusion:** 1``, ``Conclusion: `1```), a sentence
+# before the marker, ``Judgment`` for ``Judgement``, ``**Item 1:**`` headers, ``4 steps``.
+
+def _plain(text: str) -> str:
+    """The text without bold markers and backticks (only the short replies are read this way)."""
+    return re.sub(r"\*\*|__|`", "", text)
+
+
+def _one(values: list[str], marker: str) -> tuple[str | None, str | None]:
+    if not values:
+        return None, f"no {marker}"
+    if len(set(values)) > 1:
+        return None, f"contradictory {marker}s"
+    return values[0], None
+
+
+def _conclusion(text: str | None, allowed: tuple[str, ...]) -> tuple[int | None, str | None]:
+    if failed_text(text):
+        return None, "failed call"
+    value, why = _one(re.findall(r"Conclusion\s*:\s*(\S+?)(?=[\s.,;]|$)", _plain(text)), "Conclusion")
+    if why:
+        return None, why
+    return (int(value), None) if value in allowed else (None, f"Conclusion {value[:20]!r}")
+
+
+def read_check_conditions(text: str | None) -> tuple[int | None, str | None]:
     """Check 1: ``Conclusion: 1.`` (the sub-solution uses only the sub-problem's conditions) or
-    ``Conclusion: 0. Reason: ...``; anything else None."""
-    m = re.match(r"\s*Conclusion:\s*([01])\b", text or "")
-    return int(m.group(1)) if m else None
+    ``Conclusion: 0. Reason: ...``."""
+    return _conclusion(text, ("0", "1"))
 
 
-def parse_steps_count(text: str) -> int | None:
-    """Check 2: ``Steps count: <int>.``; a non-positive count or another format is None."""
-    m = re.fullmatch(r"\s*Steps count:\s*(\d+)\s*\.?\s*", text or "")
-    return int(m.group(1)) if m and int(m.group(1)) > 0 else None
-
-
-def parse_variant_check(text: str) -> int | None:
+def read_variant_check(text: str | None) -> tuple[int | None, str | None]:
     """Check 3: ``Conclusion: 0`` (a variable-value variant of the full problem) or ``1``; the
-    format's ``2`` and anything else are None (counted as invalid, not as a pass)."""
-    m = re.match(r"\s*Conclusion:\s*(\d+)\b", text or "")
-    return int(m.group(1)) if m and m.group(1) in ("0", "1") else None
+    original format's ``2`` and anything else are rejections (counted as invalid, not as a pass)."""
+    return _conclusion(text, ("0", "1"))
 
 
-def parse_judgement(text: str) -> int | None:
-    """``### Judgement: 1`` / ``0``; N/A, a failed call or another format: None (not used)."""
-    m = re.search(r"#+\s*Judgement:\s*(\S+)", text or "")
+def read_steps_count(text: str | None) -> tuple[int | None, str | None]:
+    """Check 2: ``Steps count: <int>.`` (or, with no such line, one ``<int> steps``); a count below 1
+    is rejected."""
+    if failed_text(text):
+        return None, "failed call"
+    plain = _plain(text)
+    found = re.findall(r"Steps?\s+count\s*:\s*(\d+)", plain, flags=re.I) or re.findall(r"\b(\d+)\s+steps\b", plain, flags=re.I)
+    value, why = _one(found, "Steps count")
+    if why:
+        return None, why
+    return (int(value), None) if int(value) > 0 else (None, "count below 1")
+
+
+def read_judgement(text: str | None) -> tuple[int | None, str | None]:
+    """``### Judgement: 1`` / ``0`` (the last one when the judge restates it; ``Judgment`` too);
+    ``N/A``, a failed call or another value: rejected."""
+    if failed_text(text):
+        return None, "failed call"
+    found = re.findall(r"Judge?ment\s*:\s*([^\s.,;]+)", _plain(text), flags=re.I)
+    if not found:
+        return None, "no Judgement"
+    value = found[-1]
+    if value.upper() == "N/A":
+        return None, "N/A"
+    return (int(value), None) if value in ("0", "1") else (None, f"Judgement {value[:20]!r}")
+
+
+def read_final_answer(text: str | None) -> tuple[str | None, str | None]:
+    """``### Final answer: X`` (bold or not); ``Unknown`` or nothing after the marker: rejected."""
+    if failed_text(text):
+        return None, "failed call"
+    m = re.search(r"Final answer\s*:\s*(.*)", _plain(text), flags=re.S | re.I)
     if not m:
-        return None
-    v = m.group(1).strip(".*")
-    return int(v) if v in ("0", "1") else None
-
-
-def parse_final_answer(text: str) -> str | None:
-    """``### Final answer: X``; ``Unknown``, empty or missing: None."""
-    m = re.search(r"#+\s*Final answer:\s*(.+)", text or "", flags=re.S)
-    if not m:
-        return None
+        return None, "no Final answer"
     ans = m.group(1).strip()
-    return None if not ans or ans.lower().startswith("unknown") else ans
+    if not ans:
+        return None, "empty answer"
+    return (None, "Unknown") if ans.lower().startswith("unknown") else (ans, None)
+
+
+def value_only(reader):
+    """``parse_x(text)``: the value of ``read_x(text)`` (None when rejected)."""
+    def parse(text):
+        return reader(text)[0]
+    parse.__name__ = reader.__name__.replace("read_", "parse_")
+    parse.__doc__ = reader.__doc__
+    return parse
+
+
+parse_check_conditions = value_only(read_check_conditions)
+parse_variant_check = value_only(read_variant_check)
+parse_steps_count = value_only(read_steps_count)
+parse_judgement = value_only(read_judgement)
+parse_final_answer = value_only(read_final_answer)
 
 
 def parse_paraphrase(text: str, original: bool = False) -> str | None:
@@ -178,7 +268,8 @@ def parse_paraphrase(text: str, original: bool = False) -> str | None:
 
 def clean_sample(text: str, original: bool = False) -> str:
     """A teacher sample: only a leading ``### Solution:`` header is removed (the original deletes
-    every ``Solution`` in the text and strips ``#.*: \n`` at both ends: ``original=True``)."""
+    every ``Solution`` in the text and strips ``#.*: \n`` at both ends: ``original=True``); the header
+    may be bold (``**Solution:**``)."""
     if original:
         return text.replace("Solution", "").strip(NOISE)
-    return re.sub(r"^\s*#*\s*Solution\s*:?", "", text, count=1).strip()
+    return re.sub(r"^\s*(?:(?:#+|\*\*)\s*Solution\b\s*(?:\*\*)?\s*:?\s*(?:\*\*)?|Solution\s*:(?:\*\*)?)", "", text, count=1).strip()

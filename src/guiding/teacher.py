@@ -12,7 +12,7 @@ are the pool tasks with at least one kept sub-task, and those sub-tasks (``--all
 pool task, as a hard-only or weaker-teacher set needs).
 
     DIR/samples.jsonl   {ori_id, sub_idx, task, reference, hint_tokens, samples: [text|null] * k, errors}
-    DIR/judged.jsonl    + {judgements: [1|0|null] * k, answers?: [text|null] * k}
+    DIR/judged.jsonl    + {judgements: [1|0|null] * k, judge_why: [why null|null] * k, answers?: [text|null] * k}
     DIR/labelled.jsonl  + {transfer_ground_truth: text|null}   (only for units with no sample judged 1)
     DIR/<step>.stats.json  counts, the model and every setting; DIR/llm_cache.jsonl every finished call
 
@@ -36,7 +36,7 @@ from ..jsonio import DataError, read_jsonl, write_json, write_jsonl
 from ..llm_client import Request, add_client_args, client_from_args
 from . import prompts
 from .counters import counter
-from .parsing import clean_sample, failed_text, parse_final_answer, parse_judgement
+from .parsing import clean_sample, failed_text, read_final_answer, read_judgement
 
 
 def units(pool: list[dict], subtasks: list[dict], all_tasks: bool = False) -> list[dict]:
@@ -82,13 +82,13 @@ def judge(client, rows: list[dict], temperature: float, max_tokens: int, extract
         reqs += [Request(prompts.extract_answer(rows[n]["task"], rows[n]["samples"][j]),
                          temperature=temperature, max_tokens=max_tokens) for n, j in places]
     res = client.run(reqs)
-    out = [{**r, "judgements": [None] * len(r["samples"]), **({"answers": [None] * len(r["samples"])} if extract else {})}
-           for r in rows]
+    out = [{**r, "judgements": [None] * len(r["samples"]), "judge_why": [None] * len(r["samples"]),
+            **({"answers": [None] * len(r["samples"])} if extract else {})} for r in rows]
     for m, (n, j) in enumerate(places):
-        out[n]["judgements"][j] = parse_judgement(res[m].text) if res[m].ok else None
+        out[n]["judgements"][j], out[n]["judge_why"][j] = read_judgement(res[m].text) if res[m].ok else (None, res[m].error)
         if extract:
             a = res[len(places) + m]
-            out[n]["answers"][j] = parse_final_answer(a.text) if a.ok else None
+            out[n]["answers"][j] = read_final_answer(a.text)[0] if a.ok else None
     return out
 
 
@@ -165,6 +165,7 @@ def main(argv=None) -> int:
                          args.temperature, args.max_tokens, args.extract)
             name = "judged"
             counts = {"verdicts": dict(Counter(str(v) for r in rows for v in r["judgements"])),
+                      "unjudged_why": dict(Counter(w for r in rows for w in r["judge_why"] if w)),
                       "units_with_a_correct_sample": sum(1 in r["judgements"] for r in rows), "units": len(rows)}
             detail = f"verdicts {counts['verdicts']} (None: N/A, invalid or no sample)"
         else:
