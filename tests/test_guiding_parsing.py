@@ -2,7 +2,7 @@
 text, and the original's known failure cases (with the flag that reproduces them)."""
 from src.guiding.parsing import (clean_sample, parse_check_conditions, parse_decomposition, parse_final_answer,
                                  parse_judgement, parse_paraphrase, parse_steps_count, parse_variant_check,
-                                 read_check_conditions, read_decomposition, read_judgement, read_steps_count,
+                                 read_check_conditions, read_decomposition, read_judgement, read_paraphrase, read_steps_count,
                                  subtask_count, task_rejected)
 
 GOOD = """### Item 1:
@@ -92,6 +92,9 @@ def test_format_variants_real_models_write():
     assert read_judgement("### Judgement: correct") == (None, "Judgement 'correct'")
     assert read_judgement("The answer is right.") == (None, "no Judgement")
     assert parse_final_answer("**Final answer:** 3/4") == "3/4"
+    assert read_paraphrase("**Paraphrased version:**\nFind x.") == ("Find x.", None)
+    assert read_paraphrase("Find x.") == (None, "no 'Paraphrased version'")
+    assert read_paraphrase("### Paraphrased version: **") == (None, "nothing after the marker")
     assert clean_sample("**Solution:**\nx = 1") == "x = 1" and clean_sample("Solution set: {1}") == "Solution set: {1}"
 
 

@@ -29,7 +29,7 @@ from ..cli import run_cli
 from ..jsonio import read_jsonl, write_json, write_jsonl
 from ..llm_client import Request, add_client_args, client_from_args
 from . import prompts
-from .parsing import parse_paraphrase
+from .parsing import parse_paraphrase, read_paraphrase
 
 
 def _rng(seed: int, ori_id, sub_idx: int) -> random.Random:
@@ -74,7 +74,7 @@ def build(rows: list[dict], seed: int = 0) -> tuple[list[dict], dict]:
 
 
 def paraphrase(client, pairs: list[dict], temperature: float, max_tokens: int,
-               subtasks: bool = False, original: bool = False) -> tuple[list[dict], int]:
+               subtasks: bool = False, original: bool = False) -> tuple[list[dict], Counter]:
     places = [(n, key) for n, p in enumerate(pairs) for key in p
               if key == "original" or (subtasks and key.startswith("subtask_"))]
     reqs = []
@@ -85,11 +85,13 @@ def paraphrase(client, pairs: list[dict], temperature: float, max_tokens: int,
                  Request(prompts.paraphrase("solution", u["neg_ans"]), temperature=temperature, max_tokens=max_tokens)]
     res = client.run(reqs)
     out: dict = defaultdict(dict)
-    failed = 0
+    failed: Counter = Counter()  # units whose task or a solution was not paraphrased, by the first reason
     for m, (n, key) in enumerate(places):
-        texts = [parse_paraphrase(r.text, original) if r.ok else None for r in res[3 * m:3 * m + 3]]
+        got = [(parse_paraphrase(r.text, True), None) if original and r.ok else read_paraphrase(r.text) if r.ok else (None, r.error)
+               for r in res[3 * m:3 * m + 3]]
+        texts = [t for t, _ in got]
         if None in texts:
-            failed += 1
+            failed[next(w for t, w in got if t is None)] += 1
             continue
         out[n][key] = dict(zip(("task", "pos_ans", "neg_ans"), texts))
     rows = [{"ori_id": pairs[n]["ori_id"], **units} for n, units in sorted(out.items()) if "original" in units]
@@ -129,9 +131,9 @@ def main(argv=None) -> int:
             pairs = read_jsonl(args.pairs, required=("ori_id", "original"), allow_empty=True)
             rows, failed = paraphrase(client, pairs, args.temperature, args.max_tokens, args.subtasks, args.original)
             path = write_jsonl(out / "rephrased_pairs.jsonl", rows)
-            write_json(out / "rephrased_pairs.stats.json", {"tasks": len(rows), "units_failed": failed, "model": client.model,
+            write_json(out / "rephrased_pairs.stats.json", {"tasks": len(rows), "units_failed": sum(failed.values()), "failed_why": dict(failed), "model": client.model,
                                                              "temperature": args.temperature, "subtasks": args.subtasks}, indent=2)
-            print(f"[paraphrase] {len(rows)} of {len(pairs)} tasks paraphrased ({failed} units failed) -> {path}")
+            print(f"[paraphrase] {len(rows)} of {len(pairs)} tasks paraphrased ({sum(failed.values())} units failed: {dict(failed)}) -> {path}")
     return run_cli(go)
 
 

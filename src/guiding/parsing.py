@@ -9,7 +9,7 @@ fixed and, where results depend on it, a flag that reproduces the original.
     read_final_answer(text)                         the answer, or why not
     parse_*(text)                                   the value of read_* alone (None: rejected);
                                                     parse_decomposition(text, k, original=True): the original's parser
-    parse_paraphrase(text), clean_sample(text, original=False)
+    read_paraphrase(text), parse_paraphrase(text, original=False), clean_sample(text, original=False)
 """
 from __future__ import annotations
 
@@ -251,19 +251,26 @@ parse_judgement = value_only(read_judgement)
 parse_final_answer = value_only(read_final_answer)
 
 
-def parse_paraphrase(text: str, original: bool = False) -> str | None:
+def read_paraphrase(text: str | None) -> tuple[str | None, str | None]:
     """The text after ``Paraphrased version`` (with or without ``###``/``**`` and the colon), up to a
-    second one, stripped of markdown at both ends; None when the marker is missing or nothing follows
-    it. ``original=True``: the original's rule, which stores an empty string for a missing marker (it
-    would enter the training set) and strips ``#.*: \n`` at both ends."""
-    text = text or ""
-    if original:
-        return text.split("Paraphrased version")[1].strip(NOISE) if "Paraphrased version" in text else ""
+    second one, stripped of markdown at both ends; rejected when the marker is missing or nothing
+    follows it."""
+    if failed_text(text):
+        return None, "failed call"
     m = re.search(r"Paraphrased version\**\s*:?\**", text)
     if not m:
-        return None
-    got = text[m.end():].split("Paraphrased version")[0]
-    return re.sub(r"^[\s#*:]+|[\s#*]+$", "", got) or None
+        return None, "no 'Paraphrased version'"
+    got = re.sub(r"^[\s#*:]+|[\s#*]+$", "", text[m.end():].split("Paraphrased version")[0])
+    return (got, None) if got else (None, "nothing after the marker")
+
+
+def parse_paraphrase(text: str | None, original: bool = False) -> str | None:
+    """The value of ``read_paraphrase``. ``original=True``: the original's rule, which stores an empty
+    string for a missing marker (it would enter the training set) and strips ``#.*: \n`` at both ends."""
+    if original:
+        text = text or ""
+        return text.split("Paraphrased version")[1].strip(NOISE) if "Paraphrased version" in text else ""
+    return read_paraphrase(text)[0]
 
 
 def clean_sample(text: str, original: bool = False) -> str:
