@@ -115,6 +115,15 @@ def test_report_scores_every_model(killed_then_resumed):
         assert m["questions"] == 8, name
         assert 0 <= m["strict"] <= 1 and m["counted"] <= 8
     assert set(report["steps"]) == {"alice", "cascade_mid", "cascade_strong"}
+    # the keep rates agree with the step's own files: every clustered question kept or dropped, every
+    # several-cluster question summarised, every statement counted by kind
+    kept = {r["step"]: r for r in report["steps"]["alice"]["keep_rates"]}
+    clusters = report["steps"]["alice"]["clusters"]
+    assert kept["questions kept by clustering"]["outputs"] == clusters["questions"]
+    assert kept["questions with several clusters (to the summariser)"]["kept"] == clusters["several_clusters"]
+    assert kept["uncertainty statements that pass the checks"]["outputs"] == sum(report["steps"]["alice"]["statements"].values())
+    samples = kept["teacher samples with a marker answer"]
+    assert samples["kept"] + sum(samples["why"].values()) == samples["outputs"] > 0
     text = (run / "report.md").read_text()
     for label in ("Alice", "cascade Alice", "W2SG, qa teacher", "PGR", "dropped", "original", "revision"):
         assert label in text, label

@@ -97,6 +97,12 @@ def test_report_has_every_model_and_the_plot(killed_then_resumed):
     assert set(report["scores"]) == {"start", *RUNS}
     for name, by_bench in report["scores"].items():
         assert by_bench["math500"]["graded"] == 6, name
+    # the pipeline's keep rates agree with its steps' files, every rejection counted by its reason
+    kept = {r["step"]: r for r in report["keep_rates"]}
+    assert kept["pool filter (tasks)"]["outputs"] == 6
+    dec = report["steps"]["decompose"]
+    assert kept["decomposition (tasks)"]["kept"] == dec["decomposition"].get("ok", 0)
+    assert all(r["kept"] + sum(r["why"].values()) == r["outputs"] for s, r in kept.items() if not s.startswith("units with")), kept
     text = (run / "report.md").read_text()
     for label in ("hard 0", "sub 100", "(100,0)", "hard 50, 4 epochs", "Table 2", "decompose", "Training sets"):
         assert label in text, label

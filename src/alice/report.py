@@ -22,7 +22,8 @@ from pathlib import Path
 from ..cli import run_cli
 from ..jsonio import read_jsonl, write_json
 from ..intervals import bootstrap
-from ..eval.alice_answers import DATASETS, score_strict
+from ..eval.alice_answers import DATASETS, final_answer, score_strict
+from ..keep_rates import row, table
 
 # (output name, label, ARC answer style: cot = "My choice is", qa = the whole response)
 MODELS = [
@@ -77,6 +78,47 @@ def step_stats(dataset: str, run: Path, part: str) -> dict | None:
             "right_by_decision": {k: {"count": len(v), "right": sum(v)} for k, v in right.items()},
             "teacher_final_right": sum(score_strict(dataset, r["final_response"], gold[r["id"]]) for r in teacher_rows),
             "teacher_final_count": len(teacher_rows)}
+
+
+def _responses(folder: Path) -> list[dict]:
+    return [r for f in sorted(folder.glob("**/output.jsonl")) for r in read_jsonl(f, allow_empty=True)]
+
+
+def _marker_row(step: str, dataset: str, answers: list[dict], rule: str) -> dict:
+    """Answers without a marker answer, split by whether they ran out of tokens."""
+    missing = [a for a in answers if final_answer(dataset, a.get("response") or "", rule) is None]
+    cut = sum(a.get("finish_reason") == "length" for a in missing)
+    return row(step, len(answers), len(answers) - len(missing),
+               {"no marker answer (cut at the token budget)": cut, "no marker answer": len(missing) - cut})
+
+
+def step_rows(dataset: str, run: Path, part: str = "alice", rule: str = "original") -> list[dict]:
+    """The keep-rate rows of one Alice pass (src/keep_rates.py), from its files: the teacher's samples
+    with a marker answer (the main pass), the clustering, the summariser's statements, the student's
+    zero-shot answers and revisions with a marker answer, and what the revisions did."""
+    d, rows = run / "steps" / part, []
+    if part == "alice" and (run / "steps" / "sampling" / "teacher").is_dir():
+        rows.append(_marker_row("teacher samples with a marker answer", dataset, _responses(run / "steps" / "sampling" / "teacher"), rule))
+    if (d / "clusters.stats.json").is_file():
+        c = _json(d / "clusters.stats.json")
+        kept = c["questions"] - c["dropped"]
+        rows.append(row("questions kept by clustering", c["questions"], kept, {"no answer given twice": c["dropped"]}))
+        rows.append(row("questions with several clusters (to the summariser)", kept, c["several_clusters"],
+                        {"one cluster: the teacher's answer as it is": c["one_cluster"]}))
+    if (d / "uncertainty.stats.json").is_file():
+        kinds = _json(d / "uncertainty.stats.json")
+        rows.append(row("uncertainty statements that pass the checks", sum(kinds.values()), kinds.get("ok", 0),
+                        {k: v for k, v in kinds.items() if k != "ok"}))
+    if (d / "zero_shot").is_dir():
+        rows.append(_marker_row("student zero-shot answers with a marker answer", dataset, _responses(d / "zero_shot"), rule))
+    if (d / "student_train.stats.json").is_file():
+        dec = _json(d / "student_train.stats.json")["decisions"]
+        n = sum(dec.values())
+        rows.append(row("student revisions with a marker answer", n, n - dec.get("unreadable", 0),
+                        {"no marker answer": dec.get("unreadable", 0)}))
+        rows.append(row("revisions (kept own / took the teacher's / new answer)", n, n - dec.get("unreadable", 0),
+                        {k: v for k, v in dec.items() if k != "unreadable"}))
+    return rows
 
 
 def _json(path: Path):
@@ -138,6 +180,8 @@ def build(run: Path, dataset: str) -> tuple[str, dict]:
                   "", "| revision | items | right (strict, transfer gold) |", "|---|---:|---:|"]
         for k, v in s["right_by_decision"].items():
             lines.append(f"| {k} | {v['count']} | {v['right']} |")
+        s["keep_rates"] = step_rows(dataset, run, part)
+        lines += ["", table(s["keep_rates"])]
         out["steps"][part] = s
     if parts:
         plot_clusters(parts, run / "clusters.png")

@@ -16,11 +16,13 @@ import argparse
 import json
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 from ..cli import run_cli
 from ..intervals import bootstrap
 from ..jsonio import read_jsonl, write_json
+from ..keep_rates import row, table
 
 RUN_NAME = re.compile(r"^(hard|sub)_er(\d+)$")
 COMBO = re.compile(r"^combo_(\d+)_(\d+)$")
@@ -30,6 +32,43 @@ PAPER_N = {"math500": 500, "olympic": 213, "jee": 163, "sat": 220, "gaokao": 118
 STEP_STATS = ("pool/pool.stats.json", "decompose/decompose.stats.json", "teacher/samples.stats.json",
               "judge/judged.stats.json", "transfer/labelled.stats.json", "task_sol_pairs.stats.json",
               "paraphrase/rephrased_pairs.stats.json")
+
+
+def step_rows(run_dir: Path) -> list[dict]:
+    """The keep-rate rows of the pipeline's steps (src/keep_rates.py), from their files in
+    ``steps/pipeline/``: the pool filter, the decompositions, each check, the sub-tasks kept, the
+    teacher's samples, the judge's verdicts, the style transfer, the pairs and the paraphrases."""
+    p, rows = run_dir / "steps" / "pipeline", []
+    stats = {rel: json.loads((p / rel).read_text()) for rel in STEP_STATS if (p / rel).is_file()}
+    if pool := stats.get("pool/pool.stats.json"):
+        rows.append(row("pool filter (tasks)", pool["read"], pool["kept"], pool["rejected"]))
+    if dec := stats.get("decompose/decompose.stats.json"):
+        rows.append(row("decomposition (tasks)", dec["tasks"], dec["decomposition"].get("ok", 0),
+                        {**dec.get("unparseable", {}), "failed call": dec["decomposition"].get("failed call", 0)}))
+        checks = read_jsonl(p / "decompose" / "checks.jsonl", allow_empty=True) if (p / "decompose" / "checks.jsonl").is_file() else []
+        for name, key in (("conditions", "conditions"), ("steps", "steps"), ("variant", "variant")):
+            invalid = Counter(c["why"].split(": ", 1)[1] for c in checks if (c["why"] or "").startswith(f"{name} check invalid: "))
+            read = sum(c[key] is not None for c in checks)
+            if read or invalid:
+                rows.append(row(f"check: {name} (replies read)", read + sum(invalid.values()), read, invalid))
+        rows.append(row("sub-tasks kept by the checks", dec["subtasks_parsed"], dec["subtasks_kept"], dec["rejected"]))
+    if s := stats.get("teacher/samples.stats.json"):
+        rows.append(row("teacher samples", s["samples"] + s["failed"], s["samples"], s["errors"]))
+    if j := stats.get("judge/judged.stats.json"):
+        v, unjudged = j["verdicts"], j.get("unjudged_why", {})
+        rows.append(row("judge verdicts (1 or 0)", v.get("1", 0) + v.get("0", 0) + sum(unjudged.values()),
+                        v.get("1", 0) + v.get("0", 0), unjudged))
+        rows.append(row("units with a sample judged correct", j["units"], j["units_with_a_correct_sample"]))
+    if t := stats.get("transfer/labelled.stats.json"):
+        rows.append(row("style transfer (units without a correct sample)", t["needed"], t["written"]))
+    if (pr := stats.get("task_sol_pairs.stats.json")) and (p / "transfer" / "labelled.jsonl").is_file():
+        tasks = {str(r["ori_id"]) for r in read_jsonl(p / "transfer" / "labelled.jsonl", allow_empty=True)}
+        dropped = {k: v for k, v in pr["units"].items() if not k.endswith((": sample", ": style transfer"))}
+        rows.append(row("pairs (tasks with a full-task and a sub-task pair)", len(tasks), pr["tasks"], dropped))
+    if para := stats.get("paraphrase/rephrased_pairs.stats.json"):
+        rows.append(row("paraphrases (tasks: the problem and both solutions)", para["tasks"] + para.get("units_failed", 0),
+                        para["tasks"], para.get("failed_why")))
+    return rows
 
 
 def label(run: str) -> str:
@@ -138,18 +177,18 @@ def build(run_dir: Path, benches: list[str], runs: list[str], pairs: str | None 
         p = run_dir / "steps" / "pipeline" / rel
         if p.is_file():
             steps[rel.split("/")[0].replace(".stats.json", "")] = json.loads(p.read_text())
-    if steps:
-        lines += ["", "## Pipeline steps: what each kept or rejected", ""]
-        for name, s in steps.items():
-            brief = {k: v for k, v in s.items() if k not in ("settings", "bands", "model", "calls", "checks")}
-            lines.append(f"- **{name}**: {json.dumps(brief)}" + (f" (model {s['model']})" if s.get("model") else ""))
+    kept = step_rows(run_dir)
+    if kept:
+        models = sorted({s["model"] for s in steps.values() if s.get("model")})
+        lines += ["", "## Pipeline steps: what each kept or rejected", "", table(kept), "",
+                  f"Model{'s' if len(models) > 1 else ''}: {', '.join(f'`{m}`' for m in models) or '-'}."]
     sets = run_dir / "steps" / "sets"
     if sets.is_dir():
         sizes = {p.stem: sum(1 for _ in p.open()) for p in sorted(sets.glob("*.jsonl"))}
         lines += ["", f"Training sets (rows): {json.dumps(sizes)}"]
     if plot(scores, benches, run_dir / "er_accuracy.png"):
         lines += ["", "![accuracy against the error rate](er_accuracy.png)"]
-    return "\n".join(lines) + "\n", {"scores": scores, "llm_judge": judged, "steps": steps, "pairs": pairs}
+    return "\n".join(lines) + "\n", {"scores": scores, "llm_judge": judged, "steps": steps, "keep_rates": kept, "pairs": pairs}
 
 
 def main(argv=None) -> int:
