@@ -128,6 +128,15 @@ def test_uncertainty_statements_are_classified():
     assert check("I am unsure.\n\nSure! Here is more.").kind == "rambling"
     assert check("The responses disagree on the year.").kind == "mentions"
     assert check("Response 2 says 1954 but I think 1949.").kind == "mentions"
+    assert check("**Uncertainty:** I am unsure of the year.").text == "I am unsure of the year."
+    # about the prompt's worked example, not the question (what Qwen2.5-Coder-1.5B-Instruct wrote as summariser)
+    prompt = ("...\nQuestion: A shop sells pens at $3 each and offers 2 free pens with every 10 bought. How much does "
+              "it cost to get 24 pens?\nAnswers: ...\nNow your turn.\nQuestion: A farmer has 60 chickens ...")
+    chickens = "A farmer has 60 chickens. He sells a third and buys 10 more. How many chickens does he have?"
+    copied = "I am unsure how to count the free pens in the total number of chickens."
+    assert check(copied, question=chickens, prompt=prompt).kind == "example"
+    assert check("I am unsure whether he sells a third before or after buying more.", question=chickens, prompt=prompt).kind == "ok"
+    assert check(copied).kind == "ok"  # no prompt given: not checked
 
 
 def test_prompts_keep_the_markers_and_the_raw_question():

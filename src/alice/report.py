@@ -95,7 +95,8 @@ def _marker_row(step: str, dataset: str, answers: list[dict], rule: str) -> dict
 def step_rows(dataset: str, run: Path, part: str = "alice", rule: str = "original") -> list[dict]:
     """The keep-rate rows of one Alice pass (src/keep_rates.py), from its files: the teacher's samples
     with a marker answer (the main pass), the clustering, the summariser's statements, the student's
-    zero-shot answers and revisions with a marker answer, and what the revisions did."""
+    zero-shot answers and revisions with a marker answer (what the revisions did: the report's
+    revision table)."""
     d, rows = run / "steps" / part, []
     if part == "alice" and (run / "steps" / "sampling" / "teacher").is_dir():
         rows.append(_marker_row("teacher samples with a marker answer", dataset, _responses(run / "steps" / "sampling" / "teacher"), rule))
@@ -116,8 +117,6 @@ def step_rows(dataset: str, run: Path, part: str = "alice", rule: str = "origina
         n = sum(dec.values())
         rows.append(row("student revisions with a marker answer", n, n - dec.get("unreadable", 0),
                         {"no marker answer": dec.get("unreadable", 0)}))
-        rows.append(row("revisions (kept own / took the teacher's / new answer)", n, n - dec.get("unreadable", 0),
-                        {k: v for k, v in dec.items() if k != "unreadable"}))
     return rows
 
 

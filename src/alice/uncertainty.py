@@ -9,8 +9,11 @@ statement is classified, counted in the step's log, and only ``ok`` statements (
     empty       nothing after cleaning
     rambling    more than ``max_sentences`` sentences or ``max_chars`` characters
     mentions    names the responses / several answers, which the prompt forbids
+    example     about the prompt's worked example instead of the question: two or more of the
+                example question's content words that the question does not have (measured: a 1.5B
+                summariser writes about the example's "free pens" for a question about chickens)
 
-Cleaning strips white space, a leading ``Uncertainty:`` label and surrounding quotes.
+Cleaning strips white space, a leading ``Uncertainty:`` label (bold or not) and surrounding quotes.
 """
 from __future__ import annotations
 
@@ -21,7 +24,10 @@ from .data import answers_by_id, require_answers
 
 FORBIDDEN = re.compile(r"\b(my|the|these|those|other|both|all|several|multiple|different)\s+(responses|answers)\b|\bresponse\s*\d",
                        re.IGNORECASE)
-KINDS = ("ok", "na", "empty", "rambling", "mentions")
+KINDS = ("ok", "na", "empty", "rambling", "mentions", "example")
+# words too common to tell the worked example's question from another one
+GENERIC = frozenset("what which that this with have each every much many does from into than then there their they "
+                    "total more less after before when will would should could also only both some many".split())
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,7 @@ class Statement:
 
 def clean(raw: str) -> str:
     text = raw.strip()
-    text = re.sub(r"^\s*uncertainty\s*:\s*", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^\s*(\*\*)?uncertainty\s*:\s*(\*\*)?\s*", "", text, flags=re.IGNORECASE)
     return text.strip().strip('"\u201c\u201d').strip()
 
 
@@ -40,7 +46,19 @@ def sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
 
 
-def check(raw: str, max_sentences: int = 3, max_chars: int = 600) -> Statement:
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in GENERIC}
+
+
+def copies_example(statement: str, question: str, prompt: str) -> bool:
+    """The statement holds two or more content words of the prompt's worked example (its first
+    ``Question:``) that the real question does not."""
+    m = re.search(r"Question:\s*(.+)", prompt or "")
+    return bool(m) and len(_words(statement) & (_words(m.group(1)) - _words(question))) >= 2
+
+
+def check(raw: str, max_sentences: int = 3, max_chars: int = 600, question: str = "", prompt: str = "") -> Statement:
+    """``question`` and ``prompt`` (the summariser's whole prompt): for the worked-example check."""
     text = clean(raw)
     if not text:
         return Statement(text, "empty")
@@ -50,6 +68,8 @@ def check(raw: str, max_sentences: int = 3, max_chars: int = 600) -> Statement:
         return Statement(text, "rambling")
     if FORBIDDEN.search(text):
         return Statement(text, "mentions")
+    if copies_example(text, question, prompt):
+        return Statement(text, "example")
     return Statement(text, "ok")
 
 
@@ -88,8 +108,9 @@ def collect(clusters: list[dict], summaries: list[dict], keep_invalid: bool = Fa
     several = [r for r in clusters if not r["dropped"] and len(r["clusters"]) >= 2]
     require_answers([r["id"] for r in several], by_id, "summaries")
     rows, originals, kinds = [], [], {k: 0 for k in KINDS}
+    prompts = {s["row_id"]: s.get("prompt", "") for s in summaries}  # the summariser's whole prompt, for the example check
     for r in several:
-        st = check(by_id[r["id"]])
+        st = check(by_id[r["id"]], question=r["question"], prompt=prompts.get(r["id"], ""))
         kinds[st.kind] += 1
         if st.kind == "na" and not keep_invalid:
             originals.append({"id": r["id"], "question": r["question"], "answer": r["final_response"], "label": "original"})
