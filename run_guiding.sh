@@ -21,7 +21,8 @@
 #                  calls them, stopped when the stage ends (the GPUs free again for training); default 0: in process
 #   TEACHER_T (required with POOL), K (3), LLM_MAX_TOKENS (8000), LLM_MAX_MODEL_LEN (in-process models), API_RPM / API_CONCURRENCY (a remote endpoint: 80 / 8; a local server: no limit / 64),
 #   LLM_MAX_FAILED (0.1: a step stops when more of its calls failed), LLM_RETRY_FAILED=1 (send cached failures again),
-#   COUNTER (bert-base-uncased), HINT_COUNTER (cl100k_base), BANDS ("401-1000:2 1001-1600:3"), MIN_STEPS (2)
+#   COUNTER (bert-base-uncased), HINT_COUNTER (cl100k_base), BANDS ("401-1000:2 1001-1600:3"), MIN_STEPS (2),
+#   CHECKS (1; 0: every parsed sub-task is kept and the three checks are not asked: the paper leaves their use open)
 #   STUDENT_BASE   the strong student; BASE_SET: stage 1's set (a LLaMA-Factory file {id, content, output};
 #                  empty: no stage 1); FINETUNE full|lora; TRAIN_ARGS, STAGE1_ARGS (key=value for train.sh)
 #   KINDS ("hard sub"), ERS (0 10 ... 100), COMBOS ("50,10 80,40 20,10": hard ER, sub-task ER),
@@ -46,11 +47,11 @@ export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU
 source "$ROOT/scripts/stage_runner.sh"
 
 KNOWN="POOL PAIRS REPHRASED TEACHER_URL TEACHER_MODEL TEACHER_DIR JUDGE_URL JUDGE_MODEL JUDGE_DIR TEACHER_T K
-LLM_MAX_TOKENS LLM_MAX_MODEL_LEN LLM_MAX_FAILED LLM_RETRY_FAILED API_RPM API_CONCURRENCY COUNTER HINT_COUNTER BANDS MIN_STEPS STUDENT_BASE BASE_SET FINETUNE TRAIN_ARGS
+LLM_MAX_TOKENS LLM_MAX_MODEL_LEN LLM_MAX_FAILED LLM_RETRY_FAILED API_RPM API_CONCURRENCY COUNTER HINT_COUNTER BANDS MIN_STEPS CHECKS STUDENT_BASE BASE_SET FINETUNE TRAIN_ARGS
 STAGE1_ARGS KINDS ERS COMBOS BASELINES SAMPLE_ALL BENCHES MAX_TOKENS INFER_ARGS LIMIT_EVAL EVAL_JUDGE GPUS STUDENT_TP
 GPU_MEMORY_UTILIZATION NPROC NNODES NODE_RANK MASTER_ADDR MASTER_PORT THREADS SEED RUN RECIPE DEMO DEMO_SIZES FORCE REDO STAGES
 ORIGINAL_PROMPTS ORIGINAL_RULES TRANSFER_MAX_TOKENS SERVE"
-check_settings '^(POOL|PAIRS|REPHRASED|TEACHER_|JUDGE_|LLM_|API_|COUNTER|HINT_COUNTER|BANDS|MIN_STEPS|STUDENT_|BASE_SET|FINETUNE|TRAIN_|STAGE1_|KINDS|ERS|COMBOS|SAMPLE_ALL|BENCHES|INFER_|LIMIT_|EVAL_|DEMO_|ORIGINAL_|TRANSFER_|SERVE)'
+check_settings '^(POOL|PAIRS|REPHRASED|TEACHER_|JUDGE_|LLM_|API_|COUNTER|HINT_COUNTER|BANDS|MIN_STEPS|CHECKS|STUDENT_|BASE_SET|FINETUNE|TRAIN_|STAGE1_|KINDS|ERS|COMBOS|SAMPLE_ALL|BENCHES|INFER_|LIMIT_|EVAL_|DEMO_|ORIGINAL_|TRANSFER_|SERVE)'
 
 # ---------------------------------------------------------------- settings
 if [ -z "${RECIPE:-}" ] && { [ "${DEMO:-}" = 1 ] || { [ -z "${STUDENT_BASE:-}" ] && ! has_gpu; }; }; then RECIPE=guiding_demo; fi
@@ -77,7 +78,8 @@ K=${K:-3} LLM_MAX_TOKENS=${LLM_MAX_TOKENS:-8000} LLM_MAX_MODEL_LEN=${LLM_MAX_MOD
 local_url() { [[ "$1" =~ ^https?://(localhost|127\.[0-9.]+|\[::1\]|0\.0\.0\.0)(:|/|$) ]]; }
 LLM_MAX_FAILED=${LLM_MAX_FAILED:-0.1} LLM_RETRY_FAILED=${LLM_RETRY_FAILED:-0}
 COUNTER=${COUNTER:-bert-base-uncased} HINT_COUNTER=${HINT_COUNTER:-cl100k_base}
-BANDS=${BANDS:-"401-1000:2 1001-1600:3"} MIN_STEPS=${MIN_STEPS:-2} TEACHER_T=${TEACHER_T:-}
+BANDS=${BANDS:-"401-1000:2 1001-1600:3"} MIN_STEPS=${MIN_STEPS:-2} TEACHER_T=${TEACHER_T:-} CHECKS=${CHECKS:-1}
+[[ "$CHECKS" =~ ^[01]$ ]] || die "CHECKS is 0 or 1"
 ORIGINAL_PROMPTS=${ORIGINAL_PROMPTS:-}  # a checkout of the original: its prompt wording (src/guiding/original_prompts.py)
 ORIGINAL_RULES=${ORIGINAL_RULES:-0}     # 1: the original's filters and parsers, defects included (docs/guiding.md)
 TRANSFER_MAX_TOKENS=${TRANSFER_MAX_TOKENS:-1000}  # the style transfer's budget (the original's 1,000)
@@ -249,12 +251,13 @@ s_data() {
 }
 s_pipeline() {  # the real pipeline steps on the pool; every call cached in its step folder
   [ -n "$POOL" ] || { echo "[guiding] no POOL: the pairs come from $PAIRS"; return 0; }
-  local P=$S/pipeline all=() orig=()
+  local P=$S/pipeline all=() orig=() checks=()
   [ "$SAMPLE_ALL" = 1 ] && all=(--all_tasks)
+  [ "$CHECKS" = 0 ] && checks=(--no_checks)
   [ "$ORIGINAL_RULES" = 1 ] && orig=(--original)
   "$PY" -m src.guiding.pool --input "${POOL_FILES[@]}" --out "$P/pool" --bands "$BANDS" "${counter_args[@]}" "${orig[@]}"
   with_model TEACHER "$PY" -m src.guiding.decompose --pool "$P/pool/pool.jsonl" --out "$P/decompose" \
-    --temperature 0.7 --max_tokens "$LLM_MAX_TOKENS" --check_max_tokens "$LLM_MAX_TOKENS" --min_steps "$MIN_STEPS" "${orig[@]}"
+    --temperature 0.7 --max_tokens "$LLM_MAX_TOKENS" --check_max_tokens "$LLM_MAX_TOKENS" --min_steps "$MIN_STEPS" "${checks[@]}" "${orig[@]}"
   with_model TEACHER "$PY" -m src.guiding.teacher sample --pool "$P/pool/pool.jsonl" --subtasks "$P/decompose/subtasks.jsonl" \
     --out "$P/teacher" --k "$K" --temperature "$TEACHER_T" --max_tokens "$LLM_MAX_TOKENS" --hint_counter "$HINT_COUNTER" "${all[@]}" "${orig[@]}"
   with_model JUDGE "$PY" -m src.guiding.teacher judge --samples "$P/teacher/samples.jsonl" --out "$P/judge" \

@@ -78,7 +78,13 @@ def test_format_variants_real_models_write():
     assert read_check_conditions("`Conclusion: 0. Reason: uses r.`") == (0, None)
     assert read_check_conditions("Conclusion: 1.\n...\nConclusion: 0.") == (None, "contradictory Conclusions")
     assert read_check_conditions("It is fine.") == (None, "no Conclusion")
-    assert read_check_conditions("Conclusion: yes") == (None, "Conclusion 'yes'")
+    assert read_check_conditions("Conclusion: yes") == (None, "Conclusion: without a value after it")
+    assert read_check_conditions("Conclusion: 2.") == (None, "Conclusion '2'")
+    # what Qwen2.5-Coder-1.5B-Instruct wrote: prose, then a boxed code that contradicts it; or a heading
+    assert read_check_conditions("...so A is not a variant of B.\n\nThe conclusion is:\n\\[\n\\boxed{0}\n\\]") \
+        == (None, "no Conclusion (a \\boxed{} answer instead)")
+    assert read_check_conditions("### Conclusion:\n\\[\n\\boxed{0}\n\\]") == (None, "Conclusion: without a value after it")
+    assert read_check_conditions("### Conclusion:\nSince they are identical, Conclusion: 0.") == (0, None)
     assert parse_variant_check("Conclusion: **1**") == 1 and parse_variant_check("Conclusion: 2") is None
     assert read_steps_count("**Steps count:** 5.") == (5, None) and read_steps_count("`Steps count: 3.`") == (3, None)
     assert read_steps_count("Step 1 ... Step 2 ... 2 steps in all.") == (2, None)

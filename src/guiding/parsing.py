@@ -175,9 +175,19 @@ def _one(values: list[str], marker: str) -> tuple[str | None, str | None]:
 
 
 def _conclusion(text: str | None, allowed: tuple[str, ...]) -> tuple[int | None, str | None]:
+    """``Conclusion: <digit>`` anywhere (bold or not); the same digit when restated. A ``Conclusion:``
+    heading followed by prose or a formula, or a ``\\boxed{}`` answer instead of the marker, is
+    rejected with that reason: the value is not read from it (measured: a model that reasons
+    "A is not a variant of B" then boxes 0, the code for "a variant")."""
     if failed_text(text):
         return None, "failed call"
-    value, why = _one(re.findall(r"Conclusion\s*:\s*(\S+?)(?=[\s.,;]|$)", _plain(text)), "Conclusion")
+    plain = _plain(text)
+    value, why = _one(re.findall(r"Conclusion\s*:\s*(\d+)\b", plain), "Conclusion")
+    if why == "no Conclusion":
+        if re.search(r"Conclusion\s*:", plain):
+            return None, "Conclusion: without a value after it"
+        if re.search(r"\\boxed\{\s*\d+\s*\}", plain):
+            return None, "no Conclusion (a \\boxed{} answer instead)"
     if why:
         return None, why
     return (int(value), None) if value in allowed else (None, f"Conclusion {value[:20]!r}")
