@@ -5,7 +5,7 @@
 
 Writes (every row keyed by ``ori_id`` and ``sub_idx`` 1..k; nothing is re-matched on task text):
     DIR/decompositions.jsonl  {ori_id, k, status: ok | failed call | unparseable, error (why), items: [{sub_idx, task, solution}]}
-    DIR/checks.jsonl          {ori_id, sub_idx, conditions, steps, variant, kept, why}
+    DIR/checks.jsonl          {ori_id, sub_idx, conditions, steps, variant, kept, why, unread: {check: why its reply was not read}}
     DIR/subtasks.jsonl        {ori_id, sub_idx, task, solution}   the sub-tasks that passed
     DIR/decompose.stats.json  counts of each outcome, the model, settings and thresholds
     DIR/llm_cache.jsonl       every finished call (a rerun resends nothing already answered)
@@ -85,7 +85,8 @@ def check(client, pool: list[dict], decomps: list[dict], temperature: float, max
         variant = read_variant_check(v.text) if v.ok else (None, "failed call")
         why = verdict(cond, steps, variant, min_steps)
         rows.append({"ori_id": ori_id, "sub_idx": it["sub_idx"], "conditions": cond[0], "steps": steps[0],
-                     "variant": variant[0], "kept": why is None, "why": why})
+                     "variant": variant[0], "kept": why is None, "why": why,
+                     "unread": {k: r[1] for k, r in (("conditions", cond), ("steps", steps), ("variant", variant)) if r[1]}})
     return rows
 
 

@@ -46,9 +46,9 @@ def step_rows(run_dir: Path) -> list[dict]:
         rows.append(row("decomposition (tasks)", dec["tasks"], dec["decomposition"].get("ok", 0),
                         {**dec.get("unparseable", {}), "failed call": dec["decomposition"].get("failed call", 0)}))
         checks = read_jsonl(p / "decompose" / "checks.jsonl", allow_empty=True) if (p / "decompose" / "checks.jsonl").is_file() else []
-        for name, key in (("conditions", "conditions"), ("steps", "steps"), ("variant", "variant")):
-            invalid = Counter(c["why"].split(": ", 1)[1] for c in checks if (c["why"] or "").startswith(f"{name} check invalid: "))
-            read = sum(c[key] is not None for c in checks)
+        for name in ("conditions", "steps", "variant"):
+            invalid = Counter(c["unread"][name] for c in checks if name in c.get("unread", {}))
+            read = sum(c[name] is not None for c in checks)
             if read or invalid:
                 rows.append(row(f"check: {name} (replies read)", read + sum(invalid.values()), read, invalid))
         rows.append(row("sub-tasks kept by the checks", dec["subtasks_parsed"], dec["subtasks_kept"], dec["rejected"]))
