@@ -97,6 +97,9 @@ def test_format_variants_real_models_write():
     assert read_judgement("### Judgement: N/A") == (None, "N/A")
     assert read_judgement("### Judgement: correct") == (None, "Judgement 'correct'")
     assert read_judgement("The answer is right.") == (None, "no Judgement")
+    assert read_judgement("...matches the reference.\n\nTherefore, the final answer is:\n\\[\n\\boxed{1}\n\\]") \
+        == (None, "no Judgement (a \\boxed{} answer instead)")
+    assert read_check_conditions("(Conclusion: 1)") == (1, None)  # what the model wrote to the original's wording
     assert parse_final_answer("**Final answer:** 3/4") == "3/4"
     assert read_paraphrase("**Paraphrased version:**\nFind x.") == ("Find x.", None)
     assert read_paraphrase("Find x.") == (None, "no 'Paraphrased version'")

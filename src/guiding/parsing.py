@@ -225,7 +225,7 @@ def read_judgement(text: str | None) -> tuple[int | None, str | None]:
         return None, "failed call"
     found = re.findall(r"Judge?ment\s*:\s*([^\s.,;]+)", _plain(text), flags=re.I)
     if not found:
-        return None, "no Judgement"
+        return None, "no Judgement (a \\boxed{} answer instead)" if re.search(r"\\boxed\{", text) else "no Judgement"
     value = found[-1]
     if value.upper() == "N/A":
         return None, "N/A"
