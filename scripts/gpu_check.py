@@ -5,6 +5,10 @@
     PY scripts/gpu_check.py tokenize MODEL [MODEL ...]                 # token ids of one prompt per model (either env)
     .venv-train/bin/python scripts/gpu_check.py merged BASE MERGED A1,A2   # exported model == base + adapters (peft)
     scripts/gpu_check.py toy-data DIR                                  # a tiny SFT set and preference set, registered
+    .venv/bin/python scripts/gpu_check.py sampling MODEL               # bf16 greedy against float32; seeded sampling; tokens/s
+    .venv/bin/python scripts/gpu_check.py chat MODEL                   # chat inference stops at the template's turn end
+    .venv/bin/python scripts/gpu_check.py same-files A B               # two answer files hold the same rows
+    .venv-train/bin/python scripts/gpu_check.py saved MODEL_DIR DTYPE  # a trained model loads, in DTYPE, with finite logits
 
 Each prints one JSON line; ``ok`` says whether the check passed.
 """
@@ -74,7 +78,7 @@ def merged(base: str, merged_dir: str, adapters: str) -> dict:
 
 def toy_data(folder: str) -> dict:
     from src import registry
-    from src.jsonio import write_json
+    from src.jsonio import write_json, write_jsonl
     lf = Path(folder)
     rows = [{"id": i, "content": f"Question: What is {i} plus 1?\nAnswer:", "output": f"{i} + 1 = {i + 1}\n#### {i + 1}"}
             for i in range(32)]
@@ -83,14 +87,84 @@ def toy_data(folder: str) -> dict:
     write_json(lf / "pairs.json", [{"id": r["id"], "instruction": r["content"], "input": "", "chosen": r["output"],
                                     "rejected": f"{r['id']} + 1 = {r['id'] + 2}\n#### {r['id'] + 2}"} for r in rows])
     registry.register(lf, "check_pairs", lf / "pairs.json", "pairs")
+    write_jsonl(lf / "questions.jsonl", [{"question": r["content"].removeprefix("Question: ").removesuffix("\nAnswer:"),
+                                          "answer": str(r["id"] + 1)} for r in rows[:16]])
     return {"ok": True}
+
+
+def _timed(engine, requests) -> tuple[list[str], float]:
+    import time
+    t0 = time.perf_counter()
+    out = engine.generate(requests)
+    return out, time.perf_counter() - t0
+
+
+def _tokens(model: str, texts: list[str]) -> int:
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(model)
+    return sum(len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts)
+
+
+def sampling(model: str) -> dict:
+    """vLLM in the model's own dtype (bf16: the attention kernels a run uses) answers greedily as
+    transformers in float32 does on most prompts; a seeded sample is the same twice and differs with the seed; tokens/s of each."""
+    from src.engines import Decoding, EngineConfig, load_engine
+    greedy = Decoding(temperature=0.0, max_tokens=32, stop=("Question",))
+    engine = load_engine("vllm", EngineConfig(model, dtype="auto"), greedy)
+    native, secs = _timed(engine, [(p, 0) for p in PROMPTS])
+    engine.dec = Decoding(temperature=1.0, top_p=1.0, max_tokens=32, stop=("Question",))
+    seeded, s_secs = _timed(engine, [(p, seed) for p in PROMPTS[:4] for seed in (7, 7, 8)])
+    del engine
+    f32 = load_engine("hf", EngineConfig(model, dtype="float32", batch_size=1), greedy).generate([(p, 0) for p in PROMPTS])
+    agree = sum(a.split()[:8] == b.split()[:8] for a, b in zip(native, f32))  # the first words: bf16 drifts later
+    same_seed = all(seeded[3 * i] == seeded[3 * i + 1] for i in range(4))
+    other_seed = any(seeded[3 * i] != seeded[3 * i + 2] for i in range(4))
+    return {"ok": agree >= 6 and same_seed and other_seed, "greedy_tokens_per_s": round(_tokens(model, native) / secs, 1),
+            "sampled_tokens_per_s": round(_tokens(model, seeded) / s_secs, 1), "same_seed_same_text": same_seed,
+            "other_seed_other_text": other_seed, "bf16_agrees_with_float32": f"{agree}/8"}
+
+
+def chat(model: str) -> dict:
+    """Chat prompts in the model's template stop at its turn end (its generation config's EOS ids, or the
+    template's end token): no answer runs into a next turn."""
+    from transformers import AutoTokenizer
+    from src.engines import Decoding, EngineConfig, load_engine
+    from src.prompts import chat_prompts, chat_turn_end_ids
+    tok = AutoTokenizer.from_pretrained(model)
+    questions = [p.removeprefix("Question: ").removesuffix("\nAnswer:") + " Answer in one sentence." for p in PROMPTS[:4]]
+    ends = chat_turn_end_ids(tok)
+    dec = Decoding(temperature=0.0, max_tokens=96, stop=(), stop_token_ids=ends)
+    engine = load_engine("vllm", EngineConfig(model), dec)
+    out = list(engine.stream([(p, 0) for p in chat_prompts(tok, questions)]))
+    texts, reasons = [t for _, t, _ in out], [r for _, _, r in out]
+    leaked = [t for t in texts if any(m in t for m in ("<|im_start|>", "<|im_end|>", "<|eot_id|>", "<|start_header_id|>",
+                                                          "<end_of_turn>", "<start_of_turn>"))]
+    return {"ok": not leaked and reasons.count("stop") >= 3, "turn_end_ids": ends, "finish_reasons": reasons,
+            "leaked_turns": len(leaked)}
+
+
+def same_files(a: str, b: str) -> dict:
+    from src.jsonio import read_jsonl
+    ra, rb = ([(r.get("row_id", r.get("id")), r["response"]) for r in read_jsonl(p)] for p in (a, b))
+    return {"ok": ra == rb and len(ra) > 0, "rows": len(ra), "differing": sum(x != y for x, y in zip(ra, rb))}
+
+
+def saved(model_dir: str, dtype: str) -> dict:
+    import torch
+    from transformers import AutoModelForCausalLM
+    m = AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto")  # as saved
+    with torch.no_grad():
+        logits = m(torch.tensor([[5, 17, 42, 99]])).logits
+    got = str(next(m.parameters()).dtype).removeprefix("torch.")
+    return {"ok": bool(torch.isfinite(logits).all()) and got == dtype, "dtype": got}
 
 
 def main(argv: list[str]) -> int:
     cmd, *rest = argv
     result = {"adapter": lambda: adapter(*rest), "vllm": lambda: vllm_check(rest[0], rest[1], int(rest[2])),
               "tokenize": lambda: tokenize(rest), "merged": lambda: merged(*rest),
-              "toy-data": lambda: toy_data(*rest)}[cmd]()
+              "toy-data": lambda: toy_data(*rest), "sampling": lambda: sampling(*rest), "chat": lambda: chat(*rest),
+              "same-files": lambda: same_files(*rest), "saved": lambda: saved(*rest)}[cmd]()
     print(json.dumps(result))
     return 0 if result["ok"] else 1
 

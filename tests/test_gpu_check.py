@@ -1,5 +1,5 @@
 """The GPU smoke test, rehearsed on CPU: every check it makes on GPUs, with one vLLM process and two
-gloo training processes instead (slow: about 3 minutes)."""
+gloo training processes instead (slow: about 6 minutes)."""
 import os
 import subprocess
 
@@ -24,9 +24,15 @@ def test_gpu_check_rehearsal_on_cpu_passes_every_check():
             for l in proc.stdout.splitlines() if l.startswith("| ") and "| check |" not in l}
     # what the check proves on GPUs, each one passed here: the engine's LoRA batch agrees with
     # transformers, both training paths and the merge, DPO's reference, one tokenizer in both envs
+    # the engine's bf16 kernels and seeded sampling, chat stops, replicas, ORPO, ZeRO-2 full SFT and its save
     for name in ("vLLM TP=1: mixed base+LoRA batch == alone == transformers", "export base + SFT (one process)",
-                 "DPO first loss = ln 2 (reference = merged M_plus)", "exported model == base + adapters (peft)"):
+                 "DPO first loss = ln 2 (reference = merged M_plus)", "exported model == base + adapters (peft)",
+                 "vLLM bf16 greedy ~ float32; seeded sampling repeats (tok/s)", "chat inference stops at the template's turn end",
+                 "data-parallel replicas (2) == one process", "ORPO on the merged model (CPU, gloo)",
+                 "full SFT, Alice's recipe (CPU, gloo)", "the full SFT's saved model loads in float32",
+                 "tensor-parallel size of qwen2.5-coder-0.5b on 1 GPU(s)"):
         assert rows.get(name) == "PASS", (name, rows)
     assert any(n.startswith("LoRA SFT") for n in rows) and any(n.startswith("same token ids") for n in rows)
     assert set(rows.values()) == {"PASS"}, rows
     assert "first loss 0.6931" in proc.stdout
+    assert '"same_seed_same_text": true' in proc.stdout and "greedy_tokens_per_s" in proc.stdout
