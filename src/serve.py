@@ -50,6 +50,9 @@ def command(model_dir: str, name: str, port: int, max_model_len: int | None = No
         cmd += ["--tensor-parallel-size", str(tensor_parallel_size)]
     if gpu_memory_utilization:
         cmd += ["--gpu-memory-utilization", str(gpu_memory_utilization)]
+    from .engines import on_gpu
+    if not on_gpu():
+        cmd += ["--enforce-eager"]  # CPU: no graph compilation at start-up, as the in-process engine (src/engines.py)
     return cmd
 
 

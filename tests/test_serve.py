@@ -19,7 +19,8 @@ def test_command_and_name(tmp_path):
     cmd = serve.command("/models/x", "x@abc", 8123, max_model_len=4096, tensor_parallel_size=2, gpu_memory_utilization=0.5)
     joined = " ".join(cmd)
     assert "vllm.entrypoints.openai.api_server --model /models/x --served-model-name x@abc --host 127.0.0.1 --port 8123" in joined
-    assert cmd[-6:] == ["--max-model-len", "4096", "--tensor-parallel-size", "2", "--gpu-memory-utilization", "0.5"]
+    assert cmd[-7:-1] == ["--max-model-len", "4096", "--tensor-parallel-size", "2", "--gpu-memory-utilization", "0.5"]
+    assert cmd[-1] == "--enforce-eager"  # no GPU here: no graph compilation at start-up
     with pytest.raises(DataError, match="not a model folder"):
         serve.start(str(tmp_path / "missing"), tmp_path / "log")
 
