@@ -60,10 +60,16 @@ def step_rows(run_dir: Path) -> list[dict]:
                         v.get("1", 0) + v.get("0", 0), unjudged))
         rows.append(row("units with a sample judged correct", j["units"], j["units_with_a_correct_sample"]))
     if t := stats.get("transfer/labelled.stats.json"):
-        rows.append(row("style transfer (units without a correct sample)", t["needed"], t["written"]))
+        rows.append(row("style transfer (units without a correct sample)", t["needed"], t["written"],
+                        {"failed call or empty": t["needed"] - t["written"]}))
     if (pr := stats.get("task_sol_pairs.stats.json")) and (p / "transfer" / "labelled.jsonl").is_file():
         tasks = {str(r["ori_id"]) for r in read_jsonl(p / "transfer" / "labelled.jsonl", allow_empty=True)}
-        dropped = {k: v for k, v in pr["units"].items() if not k.endswith((": sample", ": style transfer"))}
+        dropped = {k.removeprefix("task dropped: "): v for k, v in pr["units"].items() if k.startswith("task dropped: ")}
+        dropped["no unit with a pair"] = len(tasks) - pr["tasks"] - sum(dropped.values())
+        units = {k: v for k, v in pr["units"].items() if not k.startswith("task dropped: ")}
+        paired = sum(v for k, v in units.items() if k.endswith((": sample", ": style transfer")))
+        rows.append(row("unit pairs (a correct and a wrong solution)", sum(units.values()), paired,
+                        {k: v for k, v in units.items() if not k.endswith((": sample", ": style transfer"))}))
         rows.append(row("pairs (tasks with a full-task and a sub-task pair)", len(tasks), pr["tasks"], dropped))
     if para := stats.get("paraphrase/rephrased_pairs.stats.json"):
         rows.append(row("paraphrases (tasks: the problem and both solutions)", para["tasks"] + para.get("units_failed", 0),
