@@ -97,3 +97,13 @@ def test_lora_stages_take_their_lora_settings_from_one_config(tmp_path):
     proc = subprocess.run([str(ROOT / ".venv/bin/python"), "scripts/train.py", "--plan", "scripts/configs/alice_sft.yaml",
                            "scripts/configs/nope.yaml", "model_name_or_path=m"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode != 0 and "nope.yaml: config file not found" in proc.stdout + proc.stderr
+
+
+def test_serve_plans_a_local_server_per_stage_that_calls_the_teacher(tmp_path):
+    """SERVE=1: each stage that calls the in-process teacher starts one local server (src/serve.py)
+    and its steps call it as an endpoint; the plan writes nothing."""
+    out = plan("guiding_demo", tmp_path, SERVE="1")
+    pipeline = out.split("== pipeline")[1].split("\n== ")[0]
+    assert pipeline.count("-m src.serve start --model_dir") == 1
+    decompose = next(line for line in pipeline.splitlines() if "src.guiding.decompose" in line)
+    assert "--base_url http://127.0.0.1:PORT/v1" in decompose and "--model_dir" not in decompose
