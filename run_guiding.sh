@@ -151,18 +151,19 @@ stage_outputs() {
 # ---------------------------------------------------------------- helpers
 declare -A SERVED=()  # SERVE=1: model folder -> "URL NAME PID" of its server, within one stage
 serve() {  # serve DIR TP: a local vllm serve of DIR for the rest of the stage (started once; stopped at its end)
-  local key=$1 tp=$2 args=()
-  [ -n "${SERVED[$key]:-}" ] && return 0
-  [ -n "$LLM_MAX_MODEL_LEN" ] && args+=(--max_model_len "$LLM_MAX_MODEL_LEN")
-  [ -n "$tp" ] && args+=(--tensor_parallel_size "$tp")
-  [ -n "$GPU_MEMORY_UTILIZATION" ] && args+=(--gpu_memory_utilization "$GPU_MEMORY_UTILIZATION")
-  local log="$RUN/logs/serve_$(basename "$1").log" pidfile="$RUN/.serve_$(basename "$1").pid"
-  if [ "${PLAN:-0}" = 1 ]; then
-    "$PY" -m src.serve start --model_dir "$1" --log "$log" --pidfile "$pidfile" "${args[@]}"
-    SERVED[$key]="http://127.0.0.1:PORT/v1 $(basename "$1")@FINGERPRINT -"; return 0
+  [ -n "${SERVED[$1]:-}" ] && return 0
+  local name log cmd
+  name=$(basename "$1")
+  log=$RUN/logs/serve_$name.log
+  cmd=("$PY" -m src.serve start --model_dir "$1" --log "$log" --pidfile "$RUN/.serve_$name.pid")
+  [ -n "$LLM_MAX_MODEL_LEN" ] && cmd+=(--max_model_len "$LLM_MAX_MODEL_LEN")
+  [ -n "$2" ] && cmd+=(--tensor_parallel_size "$2")
+  [ -n "$GPU_MEMORY_UTILIZATION" ] && cmd+=(--gpu_memory_utilization "$GPU_MEMORY_UTILIZATION")
+  if [ "${PLAN:-0}" = 1 ]; then  # the plan prints the command; the steps get a placeholder endpoint
+    "${cmd[@]}"; SERVED[$1]="http://127.0.0.1:PORT/v1 $name@FINGERPRINT -"; return 0
   fi
-  SERVED[$key]=$("$PY" -m src.serve start --model_dir "$1" --log "$log" --pidfile "$pidfile" "${args[@]}") || return 1
-  echo "[guiding] serving $(basename "$1") at ${SERVED[$key]%% *} (pid ${SERVED[$key]##* }, log: $log)"
+  SERVED[$1]=$("${cmd[@]}") || return 1
+  echo "[guiding] serving $name at ${SERVED[$1]%% *} (pid ${SERVED[$1]##* }, log: $log)"
   trap stop_servers EXIT
 }
 stop_servers() {

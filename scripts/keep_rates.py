@@ -11,7 +11,6 @@ and every rejection by its reason.
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 
@@ -20,13 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from src.alice.report import step_rows as alice_rows  # noqa: E402
 from src.guiding.report import step_rows as guiding_rows  # noqa: E402
 from src.keep_rates import table  # noqa: E402
-
-
-def settings(run: Path) -> dict:
-    path = run / "config.env"
-    if not path.is_file():
-        return {}
-    return {k: " ".join(shlex.split(v)) for k, _, v in (line.partition("=") for line in path.read_text().splitlines()) if v}
+from src.provenance import run_settings  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -37,10 +30,10 @@ def main(argv=None) -> int:
         if (run / "steps/pipeline").is_dir():
             print(f"## Guiding: {run}\n\n{table(guiding_rows(run))}\n")
         elif (run / "steps/sampling").is_dir():
-            cfg = settings(run)
+            cfg = run_settings(run)
             for part in ("alice", "cascade_mid", "cascade_strong"):
                 if part == "alice" or (run / "steps" / part).is_dir():
-                    rows = alice_rows(cfg.get("DATASET", "gsm8k"), run, part, cfg.get("ANSWER_RULE") or "original")
+                    rows = alice_rows(cfg.get("DATASET") or "gsm8k", run, part, cfg.get("ANSWER_RULE") or "original")
                     print(f"## Alice ({part}): {run}\n\n{table(rows)}\n")
         else:
             print(f"error: {run}: neither a Guiding run (steps/pipeline) nor an Alice run (steps/sampling)", file=sys.stderr)

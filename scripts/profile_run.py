@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shlex
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -25,15 +24,6 @@ GEN = re.compile(r"^\[inference\] (\d+) answers in (\d+)s -> (.+)$")
 TRAIN = re.compile(r"'train_runtime': ([\d.]+)")
 # the first final-answer line: "#### " then the answer, up to the end of the line or the next "####"
 FINAL = {"####": re.compile(r"####[ \t]*[^\n#]*"), "The answer is:": re.compile(r"The answer is:[^\n]*")}
-
-
-def read_config(run: Path) -> dict:
-    cfg = {}
-    for line in (run / "config.env").read_text().splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            cfg[k] = " ".join(shlex.split(v)) if v else ""
-    return cfg
 
 
 def stage_times(run: Path) -> dict[str, int]:
@@ -100,11 +90,12 @@ def main(argv=None) -> int:
     for need in ("config.env", "logs/status.log"):
         if not (run / need).exists():
             sys.exit(f"profile_run: {run / need} is missing: not a run folder of run_*.sh")
-    cfg = read_config(run)
-    from transformers import AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(args.tokenizer or cfg["STRONG_BASE"])
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from src import benchmarks
+    from src.provenance import run_settings
+    cfg = run_settings(run)
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(args.tokenizer or cfg["STRONG_BASE"])
     key = benchmarks.get(cfg.get("DATASET", "gsm8k")).answer_key
 
     tokens = {str(p): token_profile(p, tok, key) for p in answer_files(run)}

@@ -35,6 +35,21 @@ CONFIG_FILES = ("config.json", "generation_config.json", "tokenizer_config.json"
                 "adapter_config.json", "chat_template.jinja")  # the chat template decides chat prompts
 
 
+def run_settings(run: str | Path) -> dict[str, str]:
+    """A run's settings as the stage runner recorded them (``RUN/config.env``: one ``KEY=value`` per
+    line, values in shell quoting, printf %q); {} when the run has none."""
+    path = Path(run) / "config.env"
+    if not path.is_file():
+        return {}
+    import shlex
+    out = {}
+    for line in path.read_text().splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            out[key] = " ".join(shlex.split(value))
+    return out
+
+
 def cpu_threads() -> int | None:
     """torch's CPU thread count when the work runs on the CPU (no CUDA device visible), else None.
     NVML answers whether there is a GPU, so CUDA is not initialised here (vLLM forks later)."""

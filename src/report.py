@@ -22,6 +22,7 @@ from . import benchmarks
 from .layout import EVALUATIONS
 from .eval import extract_pred, normalize_final_answer
 from .jsonio import read_json_list, read_jsonl, write_json
+from .provenance import run_settings
 
 MODELS = EVALUATIONS  # (label, outputs/<name>), defined with the run layout
 
@@ -29,20 +30,6 @@ MODELS = EVALUATIONS  # (label, outputs/<name>), defined with the run layout
 def _metrics(run: Path, name: str) -> dict | None:
     p = run / "outputs" / name / "metrics.json"
     return json.loads(p.read_text()) if p.is_file() else None
-
-
-def _config(run: Path) -> dict:
-    p = run / "config.env"
-    if not p.is_file():
-        return {}
-    import shlex
-    out = {}
-    for line in p.read_text().splitlines():
-        if "=" in line:
-            key, value = line.split("=", 1)
-            words = shlex.split(value)  # config.env is written with shell quoting (printf %q)
-            out[key] = " ".join(words)
-    return out
 
 
 def _share(results) -> float | None:
@@ -206,7 +193,7 @@ def plot_confidence(bins: dict, passk: dict | None, path: Path) -> None:
 
 
 def run_report(run: Path) -> str:
-    cfg = _config(run)
+    cfg = run_settings(run)
     ds = cfg.get("DATASET", "gsm8k")
     bench = benchmarks.get(ds)
     lines = [f"# Weak-to-strong report: {run.name}", ""]

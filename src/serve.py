@@ -56,6 +56,12 @@ def command(model_dir: str, name: str, port: int, max_model_len: int | None = No
     return cmd
 
 
+def recorded_pid(pidfile: str | Path) -> int | None:
+    """The server's process id a pid file holds (None: no file, or no number in it)."""
+    words = Path(pidfile).read_text().split() if Path(pidfile).is_file() else []
+    return int(words[0]) if words and words[0].isdigit() else None
+
+
 def stop(pid: int, grace: float = 60) -> bool:
     """SIGTERM to the server's process group, SIGKILL after ``grace`` seconds; False if it was gone."""
     try:
@@ -80,10 +86,9 @@ def start(model_dir: str, log: str | Path, pidfile: str | Path | None = None, ti
     """Start the server, wait for /health; (url, model name, pid)."""
     if not (Path(model_dir) / "config.json").is_file():
         raise DataError(f"{model_dir}: not a model folder (no config.json)")
-    if pidfile and Path(pidfile).is_file():
-        old = Path(pidfile).read_text().split()
-        if old and old[0].isdigit() and stop(int(old[0])):
-            print(f"[serve] stopped the server a killed run left behind (pid {old[0]})", file=sys.stderr)
+    if pidfile and (old := recorded_pid(pidfile)) is not None:
+        if stop(old):
+            print(f"[serve] stopped the server a killed run left behind (pid {old})", file=sys.stderr)
         Path(pidfile).unlink()
     name, port = served_name(model_dir), free_port()
     Path(log).parent.mkdir(parents=True, exist_ok=True)
@@ -132,12 +137,9 @@ def main(argv=None) -> int:
             return
         if (args.pid is None) == (args.pidfile is None):
             raise ValueError("give --pidfile or --pid")
-        pid = args.pid
-        if args.pidfile:
-            if not Path(args.pidfile).is_file():
-                return
-            pid = int(Path(args.pidfile).read_text().split()[0])
-        stop(pid)
+        pid = args.pid if args.pidfile is None else recorded_pid(args.pidfile)
+        if pid is not None:
+            stop(pid)
         if args.pidfile:
             Path(args.pidfile).unlink(missing_ok=True)
     return run_cli(go)

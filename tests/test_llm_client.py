@@ -3,7 +3,6 @@ real `vllm serve` of a tiny chat model on 127.0.0.1 (concurrency, cache hits wit
 a failure recorded as a failure, retries across a server restart); the in-process vLLM backend."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ import pytest
 
 from src.jsonio import DataError
 from src.llm_client import Cache, Request, http_client, vllm_client
+from src.serve import free_port
 from tests.conftest import ROOT
 
 USER = ({"role": "user", "content": "Ava has 3 bags with 4 apples in each bag. How many apples does Ava have?"},)
@@ -65,12 +65,6 @@ def chat_tiny(tmp_path_factory):
     model = make_tiny_model(tmp_path_factory.mktemp("client_tiny") / "model")
     teach_chat(model, steps=60)
     return model
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

@@ -174,8 +174,9 @@ def _one(values: list[str], marker: str) -> tuple[str | None, str | None]:
     return values[0], None
 
 
-def _conclusion(text: str | None, allowed: tuple[str, ...]) -> tuple[int | None, str | None]:
-    """``Conclusion: <digit>`` anywhere (bold or not); the same digit when restated. A ``Conclusion:``
+def _conclusion(text: str | None) -> tuple[int | None, str | None]:
+    """``Conclusion: 0`` or ``1`` anywhere (bold or not; another digit is rejected); the same digit
+    when restated. A ``Conclusion:``
     heading followed by prose or a formula, or a ``\\boxed{}`` answer instead of the marker, is
     rejected with that reason: the value is not read from it (measured: a model that reasons
     "A is not a variant of B" then boxes 0, the code for "a variant")."""
@@ -190,19 +191,19 @@ def _conclusion(text: str | None, allowed: tuple[str, ...]) -> tuple[int | None,
             return None, "no Conclusion (a \\boxed{} answer instead)"
     if why:
         return None, why
-    return (int(value), None) if value in allowed else (None, f"Conclusion {value[:20]!r}")
+    return (int(value), None) if value in ("0", "1") else (None, f"Conclusion {value[:20]!r}")
 
 
 def read_check_conditions(text: str | None) -> tuple[int | None, str | None]:
     """Check 1: ``Conclusion: 1.`` (the sub-solution uses only the sub-problem's conditions) or
     ``Conclusion: 0. Reason: ...``."""
-    return _conclusion(text, ("0", "1"))
+    return _conclusion(text)
 
 
 def read_variant_check(text: str | None) -> tuple[int | None, str | None]:
     """Check 3: ``Conclusion: 0`` (a variable-value variant of the full problem) or ``1``; the
     original format's ``2`` and anything else are rejections (counted as invalid, not as a pass)."""
-    return _conclusion(text, ("0", "1"))
+    return _conclusion(text)
 
 
 def read_steps_count(text: str | None) -> tuple[int | None, str | None]:

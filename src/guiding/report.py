@@ -34,12 +34,19 @@ STEP_STATS = ("pool/pool.stats.json", "decompose/decompose.stats.json", "teacher
               "paraphrase/rephrased_pairs.stats.json")
 
 
-def step_rows(run_dir: Path) -> list[dict]:
+def step_stats(run_dir: Path) -> dict[str, dict]:
+    """The pipeline steps' stats files that exist, by their path under ``steps/pipeline/``."""
+    p = run_dir / "steps" / "pipeline"
+    return {rel: json.loads((p / rel).read_text()) for rel in STEP_STATS if (p / rel).is_file()}
+
+
+def step_rows(run_dir: Path, stats: dict[str, dict] | None = None) -> list[dict]:
     """The keep-rate rows of the pipeline's steps (src/keep_rates.py), from their files in
-    ``steps/pipeline/``: the pool filter, the decompositions, each check, the sub-tasks kept, the
-    teacher's samples, the judge's verdicts, the style transfer, the pairs and the paraphrases."""
+    ``steps/pipeline/`` (``stats``: ``step_stats`` already read): the pool filter, the
+    decompositions, each check, the sub-tasks kept, the teacher's samples, the judge's verdicts, the
+    style transfer, the pairs and the paraphrases."""
     p, rows = run_dir / "steps" / "pipeline", []
-    stats = {rel: json.loads((p / rel).read_text()) for rel in STEP_STATS if (p / rel).is_file()}
+    stats = step_stats(run_dir) if stats is None else stats
     if pool := stats.get("pool/pool.stats.json"):
         rows.append(row("pool filter (tasks)", pool["read"], pool["kept"], pool["rejected"]))
     if dec := stats.get("decompose/decompose.stats.json"):
@@ -178,12 +185,9 @@ def build(run_dir: Path, benches: list[str], runs: list[str], pairs: str | None 
         ours = Path(pairs).resolve() == pipeline_pairs.resolve()
         lines += ["", f"The training sets were built from {'the pipeline below' if ours else 'another file, not the pipeline below'}: "
                       f"`{pairs}`."]
-    steps = {}
-    for rel in STEP_STATS:
-        p = run_dir / "steps" / "pipeline" / rel
-        if p.is_file():
-            steps[rel.split("/")[0].replace(".stats.json", "")] = json.loads(p.read_text())
-    kept = step_rows(run_dir)
+    stats = step_stats(run_dir)
+    steps = {rel.split("/")[0].replace(".stats.json", ""): s for rel, s in stats.items()}
+    kept = step_rows(run_dir, stats)
     if kept:
         models = sorted({s["model"] for s in steps.values() if s.get("model")})
         lines += ["", "## Pipeline steps: what each kept or rejected", "", table(kept), "",
