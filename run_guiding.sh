@@ -37,116 +37,29 @@
 #                  EVAL_JUDGE=1 REDO=llm_judge
 #   MASTER_ADDR, MASTER_PORT, SEED (42), FORCE=1, REDO="stage ...", STAGES="stage ...", RUN, RECIPE
 # Stages: data pipeline sets eval_data stage1 train evaluate llm_judge report
-set -euo pipefail
-ROOT=$(cd "$(dirname "$0")" && pwd)
-cd "$ROOT"
-PY=$ROOT/.venv/bin/python
-HF_OFFLINE_GIVEN=${HF_HUB_OFFLINE+1}  # the user's own HF_HUB_OFFLINE wins over hub_access (scripts/stage_runner.sh)
-export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
 # shellcheck source=scripts/stage_runner.sh
-source "$ROOT/scripts/stage_runner.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/scripts/stage_runner.sh"
+preamble
 
-KNOWN="POOL PAIRS REPHRASED TEACHER_URL TEACHER_MODEL TEACHER_DIR JUDGE_URL JUDGE_MODEL JUDGE_DIR TEACHER_T K
-LLM_MAX_TOKENS LLM_MAX_MODEL_LEN LLM_MAX_FAILED LLM_RETRY_FAILED API_RPM API_CONCURRENCY COUNTER HINT_COUNTER BANDS MIN_STEPS CHECKS STUDENT_BASE BASE_SET FINETUNE TRAIN_ARGS
-STAGE1_ARGS KINDS ERS COMBOS BASELINES SAMPLE_ALL BENCHES MAX_TOKENS INFER_ARGS LIMIT_EVAL EVAL_JUDGE GPUS STUDENT_TP
-GPU_MEMORY_UTILIZATION NPROC NNODES NODE_RANK MASTER_ADDR MASTER_PORT THREADS SEED RUN RECIPE DEMO DEMO_SIZES FORCE REDO STAGES
-ORIGINAL_PROMPTS ORIGINAL_RULES TRANSFER_MAX_TOKENS SERVE"
-check_settings '^(POOL|PAIRS|REPHRASED|TEACHER_|JUDGE_|LLM_|API_|COUNTER|HINT_COUNTER|BANDS|MIN_STEPS|CHECKS|STUDENT_|BASE_SET|FINETUNE|TRAIN_|STAGE1_|KINDS|ERS|COMBOS|SAMPLE_ALL|BENCHES|INFER_|LIMIT_|EVAL_|DEMO_|ORIGINAL_|TRANSFER_|SERVE)'
-
-# ---------------------------------------------------------------- settings
+# ---------------------------------------------------------------- settings (src/guiding/plan.py)
 if [ -z "${RECIPE:-}" ] && { [ "${DEMO:-}" = 1 ] || { [ -z "${STUDENT_BASE:-}" ] && ! has_gpu; }; }; then RECIPE=guiding_demo; fi
 load_recipe guiding_demo.env
 [ -x "$PY" ] || die "no main environment at $PY; run: bash scripts/setup.sh"
-: "${STUDENT_BASE:?set STUDENT_BASE (the strong student), or RECIPE=<name>}"
-RUN=${RUN:-$ROOT/runs/guiding_$([ "$DEMO" = 1 ] && echo demo || basename "$STUDENT_BASE")}
-if [ "$DEMO" = 1 ]; then  # the demo's generated data (stage data writes it)
-  POOL=${POOL-$RUN/data/input/pool.jsonl} PAIRS=${PAIRS-$RUN/data/input/task_sol_pairs.jsonl}
-  BASE_SET=${BASE_SET-$RUN/data/input/base_set.json} BENCHES=${BENCHES:-"math500=$RUN/data/input/eval.jsonl"}
-fi
-POOL=${POOL:-} PAIRS=${PAIRS:-} REPHRASED=${REPHRASED:-}
-[ -n "$POOL" ] || [ -n "$PAIRS" ] || [ "$DEMO" = 1 ] || die "set POOL (pool files for the pipeline) or PAIRS (a task_sol_pairs file)"
-TEACHER_URL=${TEACHER_URL:-} TEACHER_MODEL=${TEACHER_MODEL:-} TEACHER_DIR=${TEACHER_DIR:-}
-JUDGE_URL=${JUDGE_URL:-} JUDGE_MODEL=${JUDGE_MODEL:-} JUDGE_DIR=${JUDGE_DIR:-}
-[ -z "$JUDGE_URL" ] || [ -z "$JUDGE_DIR" ] || die "give JUDGE_URL + JUDGE_MODEL or JUDGE_DIR, not both"
-[ -z "$JUDGE_URL" ] || [ -n "$JUDGE_MODEL" ] || die "JUDGE_URL needs JUDGE_MODEL (the endpoint's model name)"
-[ -z "$JUDGE_MODEL" ] || [ -n "$JUDGE_URL" ] || die "JUDGE_MODEL names a model of JUDGE_URL; set JUDGE_URL too (or JUDGE_DIR)"
-[ -z "$TEACHER_URL" ] || [ -z "$TEACHER_DIR" ] || die "give TEACHER_URL + TEACHER_MODEL or TEACHER_DIR, not both"
-if [ -z "$JUDGE_URL$JUDGE_DIR" ]; then JUDGE_URL=$TEACHER_URL JUDGE_MODEL=$TEACHER_MODEL JUDGE_DIR=$TEACHER_DIR; fi  # the teacher judges
-K=${K:-3} LLM_MAX_TOKENS=${LLM_MAX_TOKENS:-8000} LLM_MAX_MODEL_LEN=${LLM_MAX_MODEL_LEN:-} API_RPM=${API_RPM:-} API_CONCURRENCY=${API_CONCURRENCY:-}
+load_plan src.guiding.plan  # every setting, checked; KNOWN, the grid (RUNS), POOL_FILES, START_MODEL, PAIRS_FILE, FOUR_EPOCHS
 # an endpoint's limits: a remote API gets the original's (80 requests/min, 8 in flight); a server on
 # this machine (localhost, 127.x, ::1) no rate limit and 64 in flight (vLLM batches them); API_* win
 local_url() { [[ "$1" =~ ^https?://(localhost|127\.[0-9.]+|\[::1\]|0\.0\.0\.0)(:|/|$) ]]; }
-LLM_MAX_FAILED=${LLM_MAX_FAILED:-0.1} LLM_RETRY_FAILED=${LLM_RETRY_FAILED:-0}
-COUNTER=${COUNTER:-bert-base-uncased} HINT_COUNTER=${HINT_COUNTER:-cl100k_base}
-BANDS=${BANDS:-"401-1000:2 1001-1600:3"} MIN_STEPS=${MIN_STEPS:-2} TEACHER_T=${TEACHER_T:-} CHECKS=${CHECKS:-1}
-[[ "$CHECKS" =~ ^[01]$ ]] || die "CHECKS is 0 or 1"
-ORIGINAL_PROMPTS=${ORIGINAL_PROMPTS:-}  # a checkout of the original: its prompt wording (src/guiding/original_prompts.py)
-ORIGINAL_RULES=${ORIGINAL_RULES:-0}     # 1: the original's filters and parsers, defects included (docs/guiding.md)
-TRANSFER_MAX_TOKENS=${TRANSFER_MAX_TOKENS:-1000}  # the style transfer's budget (the original's 1,000)
-[[ "$ORIGINAL_RULES" =~ ^[01]$ ]] || die "ORIGINAL_RULES is 0 or 1"
-SERVE=${SERVE:-0}
-[[ "$SERVE" =~ ^[01]$ ]] || die "SERVE is 0 or 1"
-[[ "$TRANSFER_MAX_TOKENS" =~ ^[1-9][0-9]*$ ]] || die "TRANSFER_MAX_TOKENS is a positive number"
-[ -z "$ORIGINAL_PROMPTS" ] || [ -f "$ORIGINAL_PROMPTS/const/prompt_template.json" ] \
-  || die "ORIGINAL_PROMPTS=$ORIGINAL_PROMPTS: no const/prompt_template.json (the root of a checkout of the original)"
-if [ -n "$POOL" ]; then
-  [ -n "$TEACHER_URL$TEACHER_DIR" ] || die "POOL needs a teacher: TEACHER_URL + TEACHER_MODEL, or TEACHER_DIR"
-  [ -z "$TEACHER_URL" ] || [ -n "$TEACHER_MODEL" ] || die "TEACHER_URL needs TEACHER_MODEL (the endpoint's model name)"
-  [ -n "$TEACHER_T" ] || die "set TEACHER_T, the teacher's sampling temperature (the paper: 1.0 for GPT models, 0.7 for others)"
-fi
-BASE_SET=${BASE_SET:-} FINETUNE=${FINETUNE:-full} TRAIN_ARGS=${TRAIN_ARGS:-} STAGE1_ARGS=${STAGE1_ARGS:-$TRAIN_ARGS}
-KINDS=${KINDS:-"hard sub"} ERS=${ERS:-"0 10 20 30 40 50 60 70 80 90 100"} COMBOS=${COMBOS:-"50,10 80,40 20,10"}
-BASELINES=${BASELINES-"epochs4 rephrased"} SAMPLE_ALL=${SAMPLE_ALL:-0} INFER_ARGS=${INFER_ARGS:-}
-BENCHES=${BENCHES:?set BENCHES, e.g. \"math500=hub olympic=hub jee=hub sat=/data/sat-math.jsonl gaokao=/data/gaokao-mathcloze.jsonl\"}
-MAX_TOKENS=${MAX_TOKENS:-1680} LIMIT_EVAL=${LIMIT_EVAL:-} EVAL_JUDGE=${EVAL_JUDGE:-0} SEED=${SEED:-42}
-GPUS=${GPUS:-} GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
 [ "$DEMO" = 1 ] || hub_access "$STUDENT_BASE" "${TEACHER_DIR:-}" "${JUDGE_DIR:-}" $( [ -n "$POOL" ] && echo "$COUNTER" "$HINT_COUNTER") \
   $(for kv in $BENCHES; do echo "${kv#*=}"; done)
-STUDENT_TP=${STUDENT_TP:-$(tp_size "$STUDENT_BASE")}
-# a teacher or judge in process on GPUs: the tensor-parallel size its model allows ("" on CPU)
-teacher_tp=""; judge_tp=""
-[ -z "${TEACHER_DIR:-}" ] || teacher_tp=$(tp_size "$TEACHER_DIR")
-[ -z "${JUDGE_DIR:-}" ] || judge_tp=$(tp_size "$JUDGE_DIR")
-NNODES=${NNODES:-1} NODE_RANK=${NODE_RANK:-0}
-THREADS=${THREADS:-$(cpu_threads_default)}  # CPU threads of training and inference (recorded: results change with it; none on GPUs)
-for k in $KINDS; do [[ "$k" == hard || "$k" == sub ]] || die "KINDS holds hard and/or sub, not '$k'"; done
-for e in $ERS; do [[ "$e" =~ ^(0|10|20|30|40|50|60|70|80|90|100)$ ]] || die "ERS holds 0, 10, ..., 100, not '$e'"; done
-for c in $COMBOS; do [[ "$c" =~ ^(100|[1-9]?[0-9]),(100|[1-9]?[0-9])$ ]] \
-  || die "COMBOS holds HARD,SUB error-rate pairs (percentages 0-100) such as 50,10, not '$c'"; done
-[[ "$LLM_RETRY_FAILED" =~ ^[01]$ ]] || die "LLM_RETRY_FAILED is 0 or 1"
-[[ "$EVAL_JUDGE" =~ ^[01]$ ]] || die "EVAL_JUDGE is 0 or 1"
-[ "$EVAL_JUDGE" = 0 ] || [ -n "$JUDGE_URL$JUDGE_DIR" ] || die "EVAL_JUDGE=1 needs a judge: JUDGE_URL + JUDGE_MODEL, JUDGE_DIR, or a teacher"
-[[ "$LLM_MAX_FAILED" =~ ^(0(\.[0-9]+)?|1(\.0*)?)$ ]] || die "LLM_MAX_FAILED is a share of a step's calls, 0 to 1, not '$LLM_MAX_FAILED'"
-# shellcheck disable=SC2206
-POOL_FILES=($POOL)  # split at spaces, globs expanded
-for f in "${POOL_FILES[@]}"; do [ -f "$f" ] || [ "$DEMO" = 1 ] || die "POOL file $f not found"; done
-for b in $BASELINES; do [[ "$b" == epochs4 || "$b" == rephrased ]] || die "BASELINES holds epochs4 and/or rephrased, not '$b'"; done
-[[ " $BASELINES " == *" rephrased "* ]] && [ -z "$POOL$REPHRASED" ] && die "BASELINES rephrased needs POOL (the paraphrase step) or REPHRASED"
-[[ "$FINETUNE" == full || "$FINETUNE" == lora ]] || die "FINETUNE is full or lora, not '$FINETUNE'"
-for kv in $BENCHES; do [[ " math500 olympic jee sat gaokao " == *" ${kv%%=*} "* && "$kv" == *=* ]] \
-  || die "BENCHES holds name=source with a name of math500 olympic jee sat gaokao, not '$kv'"; done
-[[ "$SAMPLE_ALL" =~ ^[01]$ ]] || die "SAMPLE_ALL is 0 or 1"
 setup_processes
 has_baseline() { [[ " $BASELINES " == *" $1 "* ]]; }
 
 STAGE_LIST="data pipeline sets eval_data stage1 train evaluate llm_judge report"
-STAGE_SHOW='^\[(demo|pool|decompose|teacher|pairs|paraphrase|er|benchmarks|train\] effective|inference\] all|grade|eval_judge|guiding)'
+STAGE_SHOW='^\[(demo|pool|decompose|teacher|pairs|paraphrase|er|benchmarks|train\] (effective|.*skipped|.*training again)|inference\] all|grade|eval_judge|guiding)'
 check_stage_names
 D=$RUN/data LF=$RUN/data/llama_factory S=$RUN/steps M=$RUN/models O=$RUN/outputs
 export DATASET_DIR=$LF GPUS
-stage_outputs() {
-  case $1 in
-    data) echo "$D/input" ;;
-    pipeline) if [ -d "$S/pipeline" ]; then find "$S/pipeline" -type f ! -name llm_cache.jsonl; fi ;;  # paid calls stay cached
-    sets) echo "$S/sets" ;;
-    eval_data) echo "$D/eval" ;;
-    stage1) echo "$M/stage1"; echo "$M/stage1_merged" ;;
-    train) for r in $(runs); do echo "$M/$r"; echo "$M/${r}_merged"; done ;;
-    evaluate) echo "$O" ;;
-    llm_judge) if [ -d "$O" ]; then find "$O" -name 'llm_results.*'; fi ;;  # its calls stay cached in steps/llm_judge
-    report) echo "$RUN/report.md"; echo "$RUN/report.json"; echo "$RUN/er_accuracy.png" ;;
-  esac
-}
+stage_outputs() { "$PY" -m src.guiding.plan outputs "$1"; }  # what a redone stage removes first (LLM caches stay)
 
 # ---------------------------------------------------------------- helpers
 declare -A SERVED=()  # SERVE=1: model folder -> "URL NAME PID" of its server, within one stage
@@ -198,46 +111,11 @@ with_model() {  # with_model TEACHER|JUDGE COMMAND...: run COMMAND with that mod
 }
 counter_args=()
 [ "$COUNTER" = none ] || counter_args=(--counter "$COUNTER")
-pairs_file() { if [ -n "$PAIRS" ]; then echo "$PAIRS"; else echo "$S/pipeline/task_sol_pairs.jsonl"; fi; }
-runs() {  # the trained models' names, in order
-  local k e c
-  for k in $KINDS; do for e in $ERS; do echo "${k}_er$e"; done; done
-  for c in $COMBOS; do echo "combo_${c/,/_}"; done
-  has_baseline epochs4 && echo "hard_er50_4epochs"
-  has_baseline rephrased && echo "merge_rephrased50"
-  return 0
-}
-set_of() {  # the LLaMA-Factory dataset a run trains on
-  case $1 in hard_er50_4epochs) echo guiding_hard_er50 ;; *) echo "guiding_$1" ;; esac
-}
-start_model() { if [ -z "$BASE_SET" ]; then echo "$STUDENT_BASE"; elif [ "$FINETUNE" = lora ]; then echo "$M/stage1_merged"; else echo "$M/stage1"; fi; }
-# train_once NAME DATASET BASE [args]: one SFT run, skipped when the same run finished before: its
-# .trained marker holds the command, the hashes of the dataset file, the base model (weights, configs,
-# chat template), the recipe, train.sh (its LoRA settings) and the ZeRO-3 config, and the process
-# layout (not the Python code); LoRA adapters are merged for inference
-train_once() {
-  local name=$1 data=$2 base=$3 stage=guiding_sft what file hashes; shift 3
+train_model() {  # train_model NAME DATASET BASE [key=value ...]: one SFT run (train.sh skips it when its record shows
+  # the same data, models, settings and code); LoRA: merged for inference
+  local stage=guiding_sft
   [ "$FINETUNE" = lora ] && stage=guiding_sft_lora
-  if [ "${PLAN:-0}" = 1 ]; then bash scripts/train.sh "$stage" "$data" "$base" "$M/$name" "$@" "seed=$SEED"; return 0; fi
-  file=$("$PY" -m src.registry resolve "$LF" "$data") || return 1
-  hashes=$("$PY" -m src.provenance describe "$file" "$base" scripts/configs/guiding_sft.yaml scripts/configs/lora.yaml scripts/train.sh \
-    scripts/configs/ds_z3_config.json) || return 1
-  what="$stage $data $base $* seed=$SEED GPUS=$GPUS NPROC=${NPROC:-} NNODES=$NNODES
-$hashes"
-  if [ -f "$M/$name/.trained" ] && [ "$(cat "$M/$name/.trained")" = "$what" ]; then
-    echo "[guiding] $name: trained before on the same data, base model and settings (skipped)"; return 0
-  fi
-  [ -f "$M/$name/.trained" ] && echo "[guiding] $name: its data, base model or settings changed since it was trained: training again"
-  rm -rf "${M:?}/$name" "$M/${name}_merged"
-  bash scripts/train.sh "$stage" "$data" "$base" "$M/$name" "$@" "seed=$SEED"
-  if [ "$FINETUNE" = lora ]; then bash scripts/train.sh export - "$base" "$M/${name}_merged" "$M/$name"; fi
-  printf '%s\n' "$what" > "$M/$name/.trained"
-}
-double_epochs() {  # the 4-Epochs baseline: twice the configured epochs (the recipe's 2, or TRAIN_ARGS')
-  local kv n
-  n=$(sed -n 's/^num_train_epochs: *//p' scripts/configs/guiding_sft.yaml)
-  for kv in $TRAIN_ARGS; do [[ "$kv" == num_train_epochs=* ]] && n=${kv#*=}; done
-  awk -v n="$n" 'BEGIN { printf "%g", 2 * n }'
+  train_step "$stage" "$2" "$3" "$M/$1" "${@:4}" "seed=$SEED"
 }
 trained() { if [ "$FINETUNE" = lora ]; then echo "$M/${1}_merged"; else echo "$M/$1"; fi; }
 
@@ -266,13 +144,12 @@ s_pipeline() {  # the real pipeline steps on the pool; every call cached in its 
   with_model TEACHER "$PY" -m src.guiding.teacher transfer --judged "$P/judge/judged.jsonl" --out "$P/transfer" \
     --hint_counter "$HINT_COUNTER" --max_tokens "$TRANSFER_MAX_TOKENS"
   "$PY" -m src.guiding.pairs build --judged "$P/transfer/labelled.jsonl" --out "$P/task_sol_pairs.jsonl" --seed "$SEED"
-  if has_baseline rephrased && [ -z "$REPHRASED" ] && [ -s "$(pairs_file)" ]; then
-    with_model TEACHER "$PY" -m src.guiding.pairs paraphrase --pairs "$(pairs_file)" --out "$P/paraphrase" --max_tokens "$LLM_MAX_TOKENS" "${orig[@]}"
+  if has_baseline rephrased && [ -z "$REPHRASED" ] && [ -s "$PAIRS_FILE" ]; then
+    with_model TEACHER "$PY" -m src.guiding.pairs paraphrase --pairs "$PAIRS_FILE" --out "$P/paraphrase" --max_tokens "$LLM_MAX_TOKENS" "${orig[@]}"
   fi
 }
 s_sets() {
-  local pairs c
-  pairs=$(pairs_file)
+  local pairs=$PAIRS_FILE c
   [ -s "$pairs" ] || die "no pairs in $pairs: the pipeline kept no task (see $S/pipeline/*/*.stats.json)"
   "$PY" -m src.guiding.error_rates grid --pairs "$pairs" --out "$S/sets" --lf "$LF" --seed "$SEED"
   for c in $COMBOS; do
@@ -297,50 +174,42 @@ s_eval_data() {
 s_stage1() {
   if [ -z "$BASE_SET" ]; then echo "[guiding] no BASE_SET: stage 2 starts from $STUDENT_BASE"; return 0; fi
   # shellcheck disable=SC2086
-  train_once stage1 guiding_base_set "$STUDENT_BASE" $STAGE1_ARGS
+  train_model stage1 guiding_base_set "$STUDENT_BASE" $STAGE1_ARGS
 }
 s_train() {
-  local r start n=0 total
-  start=$(start_model) total=$(runs | wc -l)
-  for r in $(runs); do
+  local r n=0 total
+  total=$(wc -w <<<"$RUNS")
+  for r in $RUNS; do
     n=$((n + 1)); echo "[guiding] training $n/$total: $r"
     # shellcheck disable=SC2086
-    if [ "$r" = hard_er50_4epochs ]; then train_once "$r" "$(set_of "$r")" "$start" $TRAIN_ARGS "num_train_epochs=$(double_epochs)"
-    else train_once "$r" "$(set_of "$r")" "$start" $TRAIN_ARGS; fi
+    if [ "$r" = hard_er50_4epochs ]; then train_model "$r" "${SET_OF[$r]}" "$START_MODEL" $TRAIN_ARGS "num_train_epochs=$FOUR_EPOCHS"
+    else train_model "$r" "${SET_OF[$r]}" "$START_MODEL" $TRAIN_ARGS; fi
   done
 }
 s_evaluate() {  # every model (and the start model) on every benchmark: the paper's sampling, one load per model
-  local model name kv b jobs gpu=()
-  [ -n "$STUDENT_TP" ] && [ -n "$GPUS" ] && gpu+=(--tensor_parallel_size "$STUDENT_TP")
-  [ -n "$GPU_MEMORY_UTILIZATION" ] && gpu+=(--gpu_memory_utilization "$GPU_MEMORY_UTILIZATION")
-  for name in start $(runs); do
-    if [ "$name" = start ]; then model=$(start_model); else model=$(trained "$name"); fi
-    jobs=()
-    for kv in $BENCHES; do b=${kv%%=*}; jobs+=(--job "$O/$name/$b/output.jsonl" "$D/eval/$b.eval.jsonl" -); done
+  local model name b jobs
+  for name in start $RUNS; do
+    if [ "$name" = start ]; then model=$START_MODEL; else model=$(trained "$name"); fi
+    jobs=""
+    for b in $BENCH_NAMES; do jobs+=" $O/$name/$b/output.jsonl $D/eval/$b.eval.jsonl -"; done
     # one prompt setting for all five (chat, an empty system turn): generated under guiding_math500's, graded by each
-    # shellcheck disable=SC2086
-    "$PY" -m src.inference --benchmark guiding_math500 --model_dir "$model" "${jobs[@]}" --no_eval --quiet \
-      --temperature 0.6 --top_p 0.9 --top_k 50 --max_tokens "$MAX_TOKENS" --seed "$SEED" "${gpu[@]}" $INFER_ARGS
-    for kv in $BENCHES; do
-      b=${kv%%=*}
+    infer_jobs guiding_math500 "$model" "$STUDENT_TP" "$jobs" --no_eval \
+      --temperature 0.6 --top_p 0.9 --top_k 50 --max_tokens "$MAX_TOKENS" --seed "$SEED"
+    for b in $BENCH_NAMES; do
       "$PY" -m src.eval "$O/$name/$b/output.jsonl" --benchmark "guiding_$b" --gold_file "$D/eval/$b.eval.jsonl"
     done
   done
 }
 s_llm_judge() {  # EVAL_JUDGE=1: the judge grades every response too, all in one batch, every call cached
   [ "$EVAL_JUDGE" = 1 ] || { echo "[guiding] EVAL_JUDGE=0: rule-based scoring only"; return 0; }
-  local name kv b jobs=()
-  for name in start $(runs); do
-    for kv in $BENCHES; do b=${kv%%=*}; jobs+=(--job "$O/$name/$b/results.jsonl" "$D/eval/$b.eval.jsonl"); done
+  local name b jobs=()
+  for name in start $RUNS; do
+    for b in $BENCH_NAMES; do jobs+=(--job "$O/$name/$b/results.jsonl" "$D/eval/$b.eval.jsonl"); done
   done
   with_model JUDGE "$PY" -m src.guiding.eval_judge "${jobs[@]}" --cache "$S/llm_judge/llm_cache.jsonl" \
     --max_tokens "$LLM_MAX_TOKENS"
 }
-s_report() {
-  # shellcheck disable=SC2046
-  "$PY" -m src.guiding.report "$RUN" --benches $(for kv in $BENCHES; do echo "${kv%%=*}"; done) --runs start $(runs) \
-    --pairs "$(pairs_file)"
-}
+s_report() { "$PY" -m src.guiding.report "$RUN"; }  # its models, benchmarks and pairs: RUN/config.json
 
 start_run "recipe ${RECIPE:-none}, Guiding, student $(basename "$STUDENT_BASE")"
 stage data s_data

@@ -12,15 +12,9 @@
 # that is redone (FORCE=1: all; REDO="pairs": named ones) first removes its outputs; once any stage
 # runs, every later stage runs again too (inference regenerates only what another model or setting
 # made: src/provenance.py). STAGES="evaluate report" runs only those.
-set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-PY=${W2S_VENV:-$ROOT/.venv}/bin/python
-HF_OFFLINE_GIVEN=${HF_HUB_OFFLINE+1}  # the user's own HF_HUB_OFFLINE wins over hub_access (scripts/stage_runner.sh)
-export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
-
 # shellcheck source=scripts/stage_runner.sh
-source "$ROOT/scripts/stage_runner.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/stage_runner.sh"
+preamble
 
 KNOWN="DATASET RECIPE DEMO PLAN RUN WEAK_BASE WEAK_MODEL STRONG_BASE MAX_TOKENS N_SAMPLES ITER2 BASELINES CEILING PREF
 EXPORT STAGE2_START PAD_TO DEMO_SEED DEMO_FILTER DEMO_IDS DEMO_SIZES DEMO_LEVELS WEAK_TEMPLATE STRONG_TEMPLATE
@@ -119,18 +113,13 @@ infer() {
     rm -rf "$merged"
   done
 }
-infer_load() {
-  local model=$1 tp=$2 runs=$3 jobs=() name adapter data; shift 3
+infer_load() {  # one model load for every run (scripts/stage_runner.sh: infer_jobs), graded by the benchmark's rule
+  local model=$1 tp=$2 runs=$3 jobs="" name adapter data; shift 3
   for run in $runs; do
     IFS=: read -r name adapter data <<<"$run"
-    jobs+=(--job "$OUT/$name/output.jsonl" "$data" "$adapter")
+    jobs+=" $OUT/$name/output.jsonl $data $adapter"
   done
-  local gpu_args=()
-  [ -n "$tp" ] && [ -n "$GPUS" ] && gpu_args+=(--tensor_parallel_size "$tp")
-  [ -n "$GPU_MEMORY_UTILIZATION" ] && gpu_args+=(--gpu_memory_utilization "$GPU_MEMORY_UTILIZATION")
-  # shellcheck disable=SC2086
-  "$PY" -m src.inference --benchmark "$DATASET" --model_dir "$model" "${jobs[@]}" --max_tokens "$MAX_TOKENS" \
-    "${gpu_args[@]}" --quiet $INFER_ARGS "$@"
+  infer_jobs "$DATASET" "$model" "$tp" "$jobs" --max_tokens "$MAX_TOKENS" "$@"
 }
 seed_arg() { [ -n "$SEED" ] && echo "seed=$SEED"; true; }
 train() {  # train STAGE DATASET BASE OUT [ADAPTER] [args]

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The resumable stage runner shared by every method's run script (sourced, not run).
 #
-# Settings first (before RUN exists):
+# First: preamble (strict mode, ROOT, PY, the hub offline). Settings next (before RUN exists):
 #   check_settings REGEX     an environment variable of these name families that is not in KNOWN stops
 #                            the run (a misspelled setting must not be silently ignored)
 #   load_recipe DEMO_FILES   source $RECIPE (a file, or scripts/recipes/<name>.env); DEMO=1 when it is
 #                            one of DEMO_FILES (offline: it sets up the environments and small models)
+#   load_plan MODULE         the settings resolved and checked by the method's Python plan (Alice, Guiding)
 #   setup_processes          with GPUS, NNODES, NODE_RANK, THREADS set: nodes other than 0 stop (they
 #                            join the training steps), the multi-node settings are exported, CPU
 #                            threads set (THREADS: OMP_NUM_THREADS for training and inference)
@@ -30,6 +31,43 @@
 
 die() { echo "error: $*" >&2; exit 2; }
 
+preamble() {  # every run script first: strict mode, the repository as working folder, the main environment's
+  # Python (W2S_VENV: another one), the hub offline unless an input needs it, no tokenizer threads
+  set -euo pipefail
+  ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  cd "$ROOT"
+  PY=${W2S_VENV:-$ROOT/.venv}/bin/python
+  HF_OFFLINE_GIVEN=${HF_HUB_OFFLINE+1}  # the user's own HF_HUB_OFFLINE wins over hub_access
+  export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
+}
+
+load_plan() {  # load_plan MODULE: the settings as the method's Python plan resolves them (src/<method>/plan.py:
+  # defaults, checks, the grid), as shell variables; a bad setting stops the run, every one named.
+  # start_run then writes the plan to RUN/config.json (the reports read it)
+  local out
+  out=$("$PY" -m "$1" shell) || exit 2
+  eval "$out"
+  PLAN_MODULE=$1
+}
+
+train_step() {  # train_step STAGE DATASET BASE OUT [key=value ...]: one training step (scripts/train.sh skips it when
+  # OUT's record shows the same data, models, settings and code); a LoRA stage (*_lora) is also merged into
+  # OUT_merged, which inference loads (vLLM-CPU generates several times slower through an adapter)
+  bash "$ROOT/scripts/train.sh" "$@"
+  if [[ "$1" == *_lora ]]; then bash "$ROOT/scripts/train.sh" export - "$3" "${4}_merged" "$4"; fi
+}
+
+infer_jobs() {  # infer_jobs BENCH MODEL TP JOBS [option ...]: src.inference over every job of JOBS ("OUT DATA ADAPTER
+  # ..." in threes; paths without spaces) in one model load; TP GPUs when GPUS are set; INFER_ARGS last (they win)
+  local bench=$1 model=$2 tp=$3 words jobs=() gpu=() k
+  read -r -a words <<<"$4"; shift 4
+  for ((k = 0; k < ${#words[@]}; k += 3)); do jobs+=(--job "${words[k]}" "${words[k+1]}" "${words[k+2]}"); done
+  [ -n "$tp" ] && [ -n "${GPUS:-}" ] && gpu+=(--tensor_parallel_size "$tp")
+  [ -n "${GPU_MEMORY_UTILIZATION:-}" ] && gpu+=(--gpu_memory_utilization "$GPU_MEMORY_UTILIZATION")
+  # shellcheck disable=SC2086
+  "$PY" -m src.inference --benchmark "$bench" --model_dir "$model" "${jobs[@]}" --quiet "${gpu[@]}" "$@" ${INFER_ARGS:-}
+}
+
 hub_access() {  # hub_access INPUT...: the hub offline (HF_HUB_OFFLINE=1) unless an input needs it: "hub",
   # "--hub", or a name that is no local path (a hub id such as org/model or bert-base-uncased)
   local v need=0
@@ -53,14 +91,18 @@ check_settings() {
 
 load_recipe() {
   DEMO=0
+  export DEMO
   [ -n "${RECIPE:-}" ] || return 0
   local file=$RECIPE
   [ -f "$file" ] || file=$ROOT/scripts/recipes/$RECIPE.env
   [ -f "$file" ] || die "recipe $RECIPE not found (scripts/recipes/: $(cd "$ROOT/scripts/recipes" && ls *.env | sed 's/\.env$//' | tr '\n' ' '))"
   [[ " $* " == *" $(basename "$file") "* ]] && DEMO=1
   if [ "$DEMO" = 1 ]; then [ -x "$PY" ] || bash "$ROOT/scripts/setup.sh" all; bash "$ROOT/scripts/setup.sh" models >/dev/null; fi
+  export DEMO RECIPE
+  set -a  # the recipe's settings reach the Python plans (load_plan) as the user's own do
   # shellcheck disable=SC1090
   source "$file"
+  set +a
 }
 
 tp_size() {  # tp_size MODEL: the largest tensor-parallel size of the GPUS that the model allows (src.engines); "" without GPUS
@@ -152,6 +194,7 @@ everything (FORCE=1), or use another RUN"
     status settings "changed since the last run (earlier settings in $RUN/logs/config.*.env)"
   fi
   printf '%s\n' "$config" > "$RUN/config.env"
+  [ -z "${PLAN_MODULE:-}" ] || "$PY" -m "$PLAN_MODULE" write "$RUN/config.json"
   status start "run dir $RUN ($1)"
 }
 

@@ -6,6 +6,12 @@
         adapter_name_or_path=SFT,DPO export_dir=MERGED
     torchrun --nproc_per_node 4 scripts/train.py CONFIG deepspeed=scripts/configs/ds_z3_config.json ...
     python scripts/train.py scripts/configs/alice_sft.yaml scripts/configs/lora.yaml ...   # configs merge in order
+    python scripts/train.py --skip_if_trained [--threads N] CONFIG ...   # exit 0: OUT's record matches (skip)
+    python scripts/train.py --record [--threads N] CONFIG ...            # write OUT/training.meta.json
+
+scripts/train.sh runs a step between the last two: a step whose record (src/provenance.py) shows the
+same data, models, settings, training code and processes is skipped; a changed one loses its old
+output (a folder that holds a record is this project's) and trains again.
 
 The ``vanilla`` template (prompt text, then response text, then EOS; no system text, no role tags,
 no BOS from the template) no longer exists in LLaMA-Factory by name, so it is registered here
@@ -27,7 +33,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from src import registry  # noqa: E402
+from src import provenance, registry  # noqa: E402
 from src.engines import check_adapter_dir, check_model_dir  # noqa: E402
 from src.jsonio import DataError  # noqa: E402
 from src.prompts import tokenizer_adds_bos  # noqa: E402
@@ -231,8 +237,58 @@ def plan(export: bool, config: dict) -> int:
     return 0
 
 
+TRAINING_CODE = (ROOT / "scripts" / "train.py", ROOT / "scripts" / "train.sh")
+TRAIN_AGAIN = 10  # --skip_if_trained's exit status when the step must run
+
+
+def made_by(config: dict, export: bool, threads: int | None) -> tuple[dict, dict]:
+    """The step's record (src.provenance.training_made_by) and the paths it read."""
+    dataset_dir = config.get("dataset_dir", "data/llama_factory")
+    datasets = {} if export else {n.strip(): registry.resolve(dataset_dir, n.strip()) for n in str(config["dataset"]).split(",")}
+    made = provenance.training_made_by(config, datasets, TRAINING_CODE, int(os.environ.get("WORLD_SIZE", "1")), threads)
+    paths = {"model": str(config["model_name_or_path"]), "adapters": str(config.get("adapter_name_or_path") or ""),
+             "data": {n: str(f) for n, f in datasets.items()}}
+    return made, paths
+
+
+def record_step(argv: list[str], skip: bool) -> int:
+    """``--skip_if_trained``: exit 0 when OUT's record (OUT/training.meta.json) matches this step, after
+    saying so; otherwise TRAIN_AGAIN, after removing an OUT whose record names another step.
+    ``--record``: write the record of the step that just finished."""
+    threads = None
+    if "--threads" in argv:
+        k = argv.index("--threads")
+        threads = int(argv[k + 1])
+        argv = argv[:k] + argv[k + 2:]
+    export, config = parse(argv)
+    out = Path(str(config["export_dir" if export else "output_dir"]))
+    made, paths = made_by(config, export, threads)
+    target = out / provenance.TRAINING_RECORD
+    if not skip:
+        provenance.write(target, made, paths, code_version=provenance.code_version(ROOT))
+        return 0
+    old = provenance.read(target)
+    if old is None:
+        return TRAIN_AGAIN
+    changed = provenance.differences(old, made)
+    if not changed:
+        print(f"[train] {out}: trained before on the same data, base model and settings (skipped)", flush=True)
+        return 0
+    print(f"[train] {out}: its {', '.join(changed)} changed since it was trained: training again", flush=True)
+    import shutil
+    shutil.rmtree(out, ignore_errors=True)  # this project's output (it holds a record): nothing of the old step stays
+    return TRAIN_AGAIN
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    for mode in ("--skip_if_trained", "--record"):
+        if mode in argv:
+            try:
+                return record_step([a for a in argv if a != mode], skip=mode == "--skip_if_trained")
+            except DataError as err:
+                print(f"error: {err}", file=sys.stderr)
+                return 1
     if "--plan" in argv:
         try:
             export, config = parse([a for a in argv if a != "--plan"])

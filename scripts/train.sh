@@ -124,24 +124,37 @@ if [ "${PLAN:-0}" = 1 ]; then  # print the launch and the resolved config; train
   WORLD_SIZE=$((n * NNODES)) "$PPY" "$ROOT/scripts/train.py" --plan "${EXTRA[@]}" "${CONFIGS[@]}" "${ARGS[@]}" "${extra[@]}" "$@"
   exit 0
 fi
+# the launch: one process (export; one device), torchrun over the GPUs, or several CPU processes
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # one OpenMP thread per rank unless THREADS said otherwise
+MODE=single N=1 LAUNCH_ARGS=()
 if [ "$STAGE" = export ]; then
-  # one process; LLaMA-Factory's export parser takes no training keys
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$TPY" "$ROOT/scripts/train.py" "${EXTRA[@]}" "${CONFIGS[@]}" "${ARGS[@]}" "$@"
+  LAUNCH_ARGS=("${EXTRA[@]}")  # LLaMA-Factory's export parser takes no training keys
 elif [ -n "${GPUS:-}" ]; then
-  NPROC=$(awk -F, '{print NF}' <<<"$GPUS")
-  # bf16 compute (a fp16 checkpoint such as Llama-2 trains without fp16's loss scaling), ZeRO-3, a long
-  # collective timeout (rank 0 may tokenise a large set while the others wait); one OpenMP thread per rank
-  CUDA_VISIBLE_DEVICES=$GPUS OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} launch "$NPROC" "${CONFIGS[@]}" "${ARGS[@]}" \
-    "deepspeed=$ROOT/scripts/configs/$DS_CONFIG" bf16=true "ddp_timeout=$DDP_TIMEOUT" "$@"
+  MODE=torchrun N=$(awk -F, '{print NF}' <<<"$GPUS")
+  export CUDA_VISIBLE_DEVICES=$GPUS
+  # bf16 compute (a fp16 checkpoint such as Llama-2 trains without fp16's loss scaling), ZeRO, a long
+  # collective timeout (rank 0 may tokenise a large set while the others wait)
+  LAUNCH_ARGS=("deepspeed=$ROOT/scripts/configs/$DS_CONFIG" bf16=true "ddp_timeout=$DDP_TIMEOUT")
 elif [ "${NPROC:-1}" -gt 1 ] || [ "$NNODES" -gt 1 ]; then
   [ "$NGPU" = 0 ] || die "NPROC is for CPU processes; on GPUs set GPUS"
   # several CPU processes (gloo), on this node or several: the distributed code path without CUDA
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} launch "${NPROC:-1}" "${CONFIGS[@]}" "${ARGS[@]}" \
-    ddp_backend=gloo use_cpu=true "ddp_timeout=$DDP_TIMEOUT" "$@"
-else
-  if [ "$NGPU" -ge 1 ]; then GPU_ARGS=(bf16=true); else GPU_ARGS=(); fi
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$TPY" "$ROOT/scripts/train.py" "${CONFIGS[@]}" "${ARGS[@]}" "${GPU_ARGS[@]}" "$@"
+  MODE=torchrun N=${NPROC:-1} LAUNCH_ARGS=(ddp_backend=gloo use_cpu=true "ddp_timeout=$DDP_TIMEOUT")
+elif [ "$NGPU" -ge 1 ]; then LAUNCH_ARGS=(bf16=true)
 fi
+STEP=("${CONFIGS[@]}" "${ARGS[@]}" "${LAUNCH_ARGS[@]}" "$@")
+
+# the step's record (OUT/training.meta.json: src/provenance.py): a step trained before on the same data,
+# models, settings, training code and processes is skipped; a changed one loses its old output first
+RECORD=(--threads "$OMP_NUM_THREADS")
+if [ -n "${GPUS:-}" ] || [ "$NGPU" -ge 1 ]; then RECORD=(); fi  # float sums on GPUs do not follow the CPU threads
+WORLD=$((N * NNODES)) rc=0
+WORLD_SIZE=$WORLD "$TPY" "$ROOT/scripts/train.py" --skip_if_trained "${RECORD[@]}" "${STEP[@]}" || rc=$?
+[ "$rc" = 0 ] && exit 0
+[ "$rc" = 10 ] || exit "$rc"
+
+if [ "$MODE" = torchrun ]; then launch "$N" "${STEP[@]}"; else "$TPY" "$ROOT/scripts/train.py" "${STEP[@]}"; fi
+# node 0 records the finished step (the other nodes share its filesystem)
+[ "${NODE_RANK:-0}" != 0 ] || WORLD_SIZE=$WORLD "$TPY" "$ROOT/scripts/train.py" --record "${RECORD[@]}" "${STEP[@]}"
 
 if [ "$STAGE" = export ]; then
   echo "[train] evaluate: .venv/bin/python -m src.inference --model_dir $OUT --dev_set <dev_set> --output_file_name <dir>/output.jsonl"

@@ -13,6 +13,11 @@ whose ``made_by`` differs from the record never reuses the rows: they are regene
 inference log says which settings differed. ``machine`` (processor, library versions) is recorded
 to explain a difference between machines, not compared.
 
+A training step (scripts/train.sh -> scripts/train.py) gets ``OUT/training.meta.json`` the same way:
+``made_by`` (``training_made_by``: settings, model and adapter fingerprints, data and DeepSpeed
+config hashes, the training code's hash, library versions, processes, CPU threads) decides whether a
+rerun skips it; ``code_version`` (the checkout's commit) is recorded, not compared.
+
 Fingerprints: an adapter (small) by the SHA-256 of its weights and config; a base model (up to
 hundreds of GB) by its config files and, for each weight file, its name, size, safetensors header
 and 16 blocks of 64 KiB spread over the file: a model retrained or re-exported into the same folder
@@ -48,6 +53,14 @@ def run_settings(run: str | Path) -> dict[str, str]:
             key, value = line.split("=", 1)
             out[key] = " ".join(shlex.split(value))
     return out
+
+
+def run_plan(run: str | Path, script: str) -> dict:
+    """A run's plan as its method wrote it (``RUN/config.json``: src/alice/plan.py, src/guiding/plan.py)."""
+    path = Path(run) / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no run plan ({script} writes it when the run starts)")
+    return json.loads(path.read_text())
 
 
 def cpu_threads() -> int | None:
@@ -178,17 +191,50 @@ def describe(path: str | Path) -> str:
     return fingerprint(path)
 
 
-def main(argv=None) -> int:
-    """``python -m src.provenance describe PATH ...``: one line per path, ``<hash> <path>`` (the run
-    scripts key finished training runs on them: src.guiding's .trained markers)."""
-    import sys
-    from .cli import run_cli
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) < 2 or argv[0] != "describe":
-        print("usage: python -m src.provenance describe PATH ...", file=sys.stderr)
-        return 2
-    return run_cli(lambda: print("\n".join(f"{describe(p)} {p}" for p in argv[1:])))
+# A training step's record: ``OUT/training.meta.json``, written when the step finished; the step is
+# skipped while its ``made_by`` is unchanged. Keys that say where things go, or how long a collective
+# may wait, decide nothing about the weights.
+TRAINING_RECORD = "training"
+WHERE_KEYS = frozenset({"output_dir", "export_dir", "dataset_dir", "logging_dir", "ddp_timeout", "overwrite_output_dir",
+                        "overwrite_cache", "report_to", "logging_steps", "plot_loss"})
+TRAINING_LIBRARIES = ("llamafactory", "transformers", "torch", "peft", "trl", "accelerate", "deepspeed")
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def code_version(root: str | Path) -> str | None:
+    """The checkout's commit (``git describe --always --dirty``), or None outside a git checkout:
+    recorded with each trained model, not compared (the training code's own hash is)."""
+    import subprocess
+    try:
+        out = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty"], capture_output=True, text=True,
+                             timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def training_made_by(config: dict, datasets: dict[str, Path], code: Iterable[Path], processes: int,
+                     threads: int | None) -> dict:
+    """What decides a training step's weights: its settings (paths left out), the fingerprints of the
+    base model and adapters, the hash of each dataset file and of the DeepSpeed config, the hash of the
+    training code and the training libraries' versions, the number of processes, and on a CPU the
+    thread count per process (``threads``; None on GPUs: float sums change with it)."""
+    from importlib import metadata
+    settings = {k: v for k, v in sorted(config.items())
+                if k not in WHERE_KEYS and k not in ("model_name_or_path", "adapter_name_or_path", "dataset", "deepspeed")}
+    libraries = {}
+    for name in TRAINING_LIBRARIES:
+        try:
+            libraries[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return {
+        "settings": json.loads(json.dumps(settings, default=str)),
+        "model": fingerprint(str(config["model_name_or_path"])),
+        "adapters": [fingerprint(a) for a in str(config.get("adapter_name_or_path") or "").split(",") if a],
+        "data": {name: describe(path) for name, path in datasets.items()},
+        "deepspeed": describe(config["deepspeed"]) if config.get("deepspeed") else None,
+        "code": hash_texts(Path(f).read_text() for f in code),
+        "libraries": libraries,
+        "processes": processes,
+        "threads": threads,
+    }

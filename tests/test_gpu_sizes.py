@@ -39,5 +39,14 @@ def test_the_run_scripts_use_it(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     assert out == "4"
     assert '"$PY" -m src.engines tp "$1"' in (ROOT / "scripts/stage_runner.sh").read_text()  # tp_size, shared
-    for script in ("scripts/pipeline.sh", "run_guiding.sh", "run_alice.sh"):
-        assert "_TP:-$(tp_size " in (ROOT / script).read_text(), script
+    assert "_TP:-$(tp_size " in (ROOT / "scripts/pipeline.sh").read_text()
+    # the Alice and Guiding plans size every model they load by it
+    from src.alice.plan import resolve as alice
+    from src.guiding.plan import resolve as guiding
+    qwen, gpus = str(tmp_path / "Qwen2.5-1.5B"), "0,1,2,3,4,5,6,7"  # written above
+    a, errors = alice({"DATASET": "gsm8k", "SOURCE": "hub", "TEACHER_BASE": qwen, "STUDENT_BASE": qwen, "SUMMARISER": qwen,
+                       "GPUS": gpus})
+    assert not errors and (a.settings.TEACHER_TP, a.settings.STUDENT_TP, a.settings.SUMMARISER_TP, a.settings.MID_TP) == ("4", "4", "4", "")
+    g, errors = guiding({"STUDENT_BASE": qwen, "TEACHER_DIR": qwen, "PAIRS": "p", "BENCHES": "math500=hub", "BASELINES": "",
+                         "GPUS": gpus})
+    assert not errors and (g.settings.STUDENT_TP, g.teacher_tp, g.judge_tp) == ("4", "4", "4")

@@ -67,9 +67,12 @@ def test_every_stage_runs_after_a_kill(killed_then_resumed):
     assert sorted(p.name for p in (run / ".done").iterdir()) == sorted(STAGES)
     log = (run / "logs/train.log").read_text()
     assert "hard_er0: trained before on the same data, base model and settings (skipped)" in log  # not trained twice
-    for r in RUNS:
-        assert (run / "models" / r / ".trained").is_file(), r
-    assert "num_train_epochs=2" in (run / "models/hard_er50_4epochs/.trained").read_text()  # twice TRAIN_ARGS' 1
+    for r in RUNS:  # every model carries the record of what trained it
+        record = json.loads((run / "models" / r / "training.meta.json").read_text())
+        assert record["made_by"]["model"] and record["made_by"]["data"], r
+    record = json.loads((run / "models/hard_er50_4epochs/training.meta.json").read_text())
+    assert record["made_by"]["settings"]["num_train_epochs"] == 2  # twice TRAIN_ARGS' 1
+    assert json.loads((run / "config.json").read_text())["runs"] == RUNS  # the run's plan, as the report read it
 
 
 def test_pipeline_steps_counted_and_sets_exact(killed_then_resumed):
@@ -117,7 +120,7 @@ def test_a_second_run_skips_every_stage(killed_then_resumed, chat_tiny):
 
 def test_a_plan_over_a_finished_run_changes_nothing(killed_then_resumed, chat_tiny):
     """PLAN=1 prints every stage of a finished run (the training steps with their resolved configs)
-    and leaves every file as it was: a changed .trained marker would retrain the grid."""
+    and leaves every file as it was: a changed training record would retrain the grid."""
     import hashlib
     run, _, _ = killed_then_resumed
 
@@ -130,21 +133,23 @@ def test_a_plan_over_a_finished_run_changes_nothing(killed_then_resumed, chat_ti
 
 
 def test_a_run_whose_data_changed_is_trained_again(killed_then_resumed, chat_tiny):
-    """An unfinished train stage resumed after one set's file changed: that run is trained again,
-    the others (same data, base and settings) are not; its .trained marker holds the new data hash."""
+    """An unfinished train stage resumed after one set's file changed: that run is trained again, the others (same data, base and settings) are not; its record holds the new data hash."""
     run, _, _ = killed_then_resumed
     data = run / "data/llama_factory/guiding_hard_er100.json"
     rows = json.loads(data.read_text())
     data.write_text(json.dumps(rows[:-1]))
-    marker = (run / "models/hard_er100/.trained").read_text()
+    record = lambda: json.loads((run / "models/hard_er100/training.meta.json").read_text())["made_by"]  # noqa: E731
+    before = record()
     (run / ".done/train").unlink()
     run_script(env_for(run, chat_tiny))
     log = (run / "logs/train.log").read_text().split("training 1/")[-1]
-    assert "hard_er100: its data, base model or settings changed since it was trained: training again" in log
+    assert "hard_er100: its data changed since it was trained: training again" in log
     for r in RUNS:
         if r != "hard_er100":
             assert f"{r}: trained before on the same data" in log, r
-    assert (run / "models/hard_er100/.trained").read_text() != marker
+    after = record()
+    assert after["data"] != before["data"] and {k: v for k, v in after.items() if k != "data"} == \
+        {k: v for k, v in before.items() if k != "data"}
 
 
 def test_changed_settings_stop_a_finished_run(killed_then_resumed, chat_tiny):

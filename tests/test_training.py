@@ -201,6 +201,32 @@ def test_export_merges_adapters_in_order(setup):
     assert diff_merged < 1e-4 < diff_base
 
 
+def test_a_step_trained_before_is_skipped_and_a_changed_one_trained_again(setup, tmp_path):
+    """Each step leaves a record (OUT/training.meta.json: what trained it, the code's version); the same
+    step again is skipped, a changed one (settings, data, adapter of an export) loses its old output and
+    runs again."""
+    out, merged = tmp_path / "sft", tmp_path / "merged"
+    train("stage1_sft", "toy_sft", setup["model"], out, *FAST)
+    record = json.loads((out / "training.meta.json").read_text())
+    made = record["made_by"]
+    assert set(made) >= {"settings", "model", "data", "code", "libraries", "processes", "threads"}
+    assert made["data"]["toy_sft"] and made["processes"] == 1 and made["threads"] == 1 and "output_dir" not in made["settings"]
+    assert record["paths"]["model"] == str(setup["model"]) and "llamafactory" in made["libraries"]
+    weights = (out / "adapter_model.safetensors").stat().st_mtime_ns
+    again = train("stage1_sft", "toy_sft", setup["model"], out, *FAST)
+    assert f"{out}: trained before on the same data, base model and settings (skipped)" in again.stdout
+    assert (out / "adapter_model.safetensors").stat().st_mtime_ns == weights
+    train("export", "-", setup["model"], merged, out)
+    assert "(skipped)" in train("export", "-", setup["model"], merged, out).stdout  # the same adapter: merged once
+    (out / "stale.txt").write_text("from the earlier step")
+    changed = train("stage1_sft", "toy_sft", setup["model"], out, *FAST, "learning_rate=0.05")
+    assert f"{out}: its settings changed since it was trained: training again" in changed.stdout
+    assert not (out / "stale.txt").exists()
+    assert json.loads((out / "training.meta.json").read_text())["made_by"]["settings"]["learning_rate"] == 0.05
+    merged_again = train("export", "-", setup["model"], merged, out)
+    assert f"{merged}: its adapters changed since it was trained: training again" in merged_again.stdout
+
+
 @pytest.mark.parametrize("case", ["unknown_dataset", "missing_file", "v05_pairs", "bad_adapter"])
 def test_bad_inputs_are_one_line_errors(setup, case):
     lf, tmp = setup["lf"], setup["tmp"]

@@ -1,6 +1,6 @@
 """The report of an Alice run (``run_alice.sh``): report.md, report.json, clusters.png.
 
-    python -m src.alice.report RUN --dataset gsm8k
+    python -m src.alice.report RUN     # its dataset: RUN/config.json (src/alice/plan.py)
 
 Every evaluated model (``RUN/outputs/<name>/output.jsonl`` on ``RUN/data/eval.jsonl``) is scored
 twice: the original's rule (answers without a marker are left out of the denominator; GSM8K
@@ -24,6 +24,7 @@ from ..jsonio import read_jsonl, write_json
 from ..intervals import bootstrap
 from ..eval.alice_answers import DATASETS, final_answer, score_strict
 from ..keep_rates import row, table
+from ..provenance import run_plan
 
 # (output name, label, ARC answer style: cot = "My choice is", qa = the whole response)
 MODELS = [
@@ -191,13 +192,13 @@ def build(run: Path, dataset: str) -> tuple[str, dict]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m src.alice.report", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run")
-    ap.add_argument("--dataset", required=True, choices=DATASETS)
+    ap.add_argument("run", help="the run folder")
+    ap.add_argument("--dataset", choices=DATASETS, help="default: the run's (its config.json, src/alice/plan.py)")
     args = ap.parse_args(argv)
 
     def go():
         run = Path(args.run)
-        text, data = build(run, args.dataset)
+        text, data = build(run, args.dataset or run_plan(run, "run_alice.sh")["settings"]["DATASET"])
         tmp = run / "report.md.tmp"
         tmp.write_text(text)
         tmp.rename(run / "report.md")

@@ -2,7 +2,7 @@
 the error rate (hard vs sub-task supervision, as the paper's Figure 3), the combination table (as its
 Table 2), and what each pipeline step kept or rejected.
 
-    python -m src.guiding.report RUN --benches math500 ... --runs start hard_er0 ... [--pairs FILE]
+    python -m src.guiding.report RUN     # its benchmarks, models and pairs: RUN/config.json (src/guiding/plan.py)
 
 Reads ``RUN/outputs/<run>/<bench>/results.jsonl`` (graded by src.eval with the benchmark's rule), the
 LLM judge's ``llm_results.stats.json`` there when it ran (src.guiding.eval_judge), and the steps'
@@ -23,6 +23,7 @@ from ..cli import run_cli
 from ..intervals import bootstrap
 from ..jsonio import read_jsonl, write_json
 from ..keep_rates import row, table
+from ..provenance import run_plan
 
 RUN_NAME = re.compile(r"^(hard|sub)_er(\d+)$")
 COMBO = re.compile(r"^combo_(\d+)_(\d+)$")
@@ -204,15 +205,20 @@ def build(run_dir: Path, benches: list[str], runs: list[str], pairs: str | None 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m src.guiding.report", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run", help="the run folder")
-    ap.add_argument("--benches", nargs="+", required=True)
-    ap.add_argument("--runs", nargs="+", required=True)
-    ap.add_argument("--pairs", default=None, help="the pairs file the training sets were built from")
+    ap.add_argument("run", help="the run folder (its config.json, src/guiding/plan.py, names the rest)")
+    ap.add_argument("--benches", nargs="+", help="default: the run's benchmarks")
+    ap.add_argument("--runs", nargs="+", help="default: the start model and the run's grid")
+    ap.add_argument("--pairs", default=None, help="the pairs file the training sets were built from (default: the run's)")
     args = ap.parse_args(argv)
 
     def go():
         run_dir = Path(args.run)
-        text, data = build(run_dir, args.benches, args.runs, args.pairs)
+        plan = {}
+        if not (args.benches and args.runs):
+            plan = run_plan(run_dir, "run_guiding.sh")
+        benches = args.benches or plan["benches"]
+        runs = args.runs or ["start", *plan["runs"]]
+        text, data = build(run_dir, benches, runs, args.pairs or plan.get("pairs"))
         if not any(s for r in data["scores"].values() for s in r.values()):
             raise FileNotFoundError(f"{run_dir}/outputs: no graded results (run the evaluate stage)")
         tmp = run_dir / "report.md.tmp"

@@ -1,0 +1,97 @@
+"""The Alice and Guiding run plans (src/alice/plan.py, src/guiding/plan.py): settings read from the
+environment with their defaults and rules, every bad one named at once, the grid and the evaluation
+jobs, what a redone stage removes. Milliseconds: no model is loaded."""
+import subprocess
+
+from src.alice import plan as alice
+from src.guiding import plan as guiding
+from tests.conftest import ROOT
+
+GUIDING = {"STUDENT_BASE": "/m/student", "PAIRS": "/d/pairs.jsonl", "BENCHES": "math500=hub", "BASELINES": "epochs4"}
+ALICE = {"DATASET": "gsm8k", "SOURCE": "hub", "TEACHER_BASE": "/m/weak", "STUDENT_BASE": "/m/strong", "SUMMARISER": "/m/strong"}
+
+
+def test_guiding_defaults_grid_and_derived_settings():
+    plan, errors = guiding.resolve(GUIDING)
+    assert not errors
+    s = plan.settings
+    assert (s.K, s.LLM_MAX_TOKENS, s.SEED, s.CHECKS, s.FINETUNE) == (3, 8000, 42, True, "full")
+    assert s.RUN == str(ROOT / "runs/guiding_student") and plan.pairs_file == "/d/pairs.jsonl"
+    assert plan.runs[:2] == ("hard_er0", "hard_er10") and len(plan.runs) == 2 * 11 + 3 + 1
+    assert plan.runs[-1] == "hard_er50_4epochs" and guiding.set_of("hard_er50_4epochs") == "guiding_hard_er50"
+    assert plan.four_epochs == "4" and plan.start_model == "/m/student"  # the config's 2 epochs, twice; no stage 1
+    more, _ = guiding.resolve({**GUIDING, "TRAIN_ARGS": "num_train_epochs=3 learning_rate=1e-5", "BASE_SET": "/d/b.json",
+                               "FINETUNE": "lora", "TEACHER_DIR": "/m/t", "BASELINES": ""})
+    assert more.four_epochs == "" and "hard_er50_4epochs" not in more.runs  # BASELINES="" means none
+    assert more.settings.STAGE1_ARGS == "num_train_epochs=3 learning_rate=1e-5"  # STAGE1_ARGS defaults to TRAIN_ARGS
+    assert more.start_model.endswith("models/stage1_merged") and more.settings.JUDGE_DIR == "/m/t"  # the teacher judges
+    four, _ = guiding.resolve({**GUIDING, "TRAIN_ARGS": "num_train_epochs=3"})
+    assert four.four_epochs == "6"
+
+
+def test_guiding_every_bad_setting_named_at_once():
+    _, errors = guiding.resolve({**GUIDING, "ERS": "0 5", "KINDS": "hard easy", "CHECKS": "yes", "TEACHER_TT": "1",
+                                 "JUDGE_MODEL": "gpt", "LLM_MAX_FAILED": "2", "POOL": "/nowhere/*.jsonl"})
+    text = "\n".join(errors)
+    for message in ("ERS holds 0, 10, ..., 100, not '5'", "KINDS holds hard and/or sub, not 'easy'", "CHECKS is 0 or 1",
+                    "unknown setting TEACHER_TT", "JUDGE_MODEL names a model of JUDGE_URL", "LLM_MAX_FAILED is a share",
+                    "POOL needs a teacher", "set TEACHER_T", "POOL file /nowhere/*.jsonl not found"):
+        assert message in text, message
+    assert len(errors) == 9, errors
+
+
+def test_guiding_demo_inputs_and_what_a_redone_stage_removes(tmp_path):
+    env = {"STUDENT_BASE": "/m/s", "DEMO": "1", "RUN": str(tmp_path), "TEACHER_DIR": "/m/t", "TEACHER_T": "0.7"}
+    plan, errors = guiding.resolve(env)
+    assert not errors and plan.settings.POOL == str(tmp_path / "data/input/pool.jsonl")
+    assert plan.settings.BENCHES == (f"math500={tmp_path / 'data/input/eval.jsonl'}",)
+    no_pool, _ = guiding.resolve({**env, "POOL": "", "BASELINES": ""})  # an empty POOL is a value: no pipeline
+    assert no_pool.settings.POOL == "" and no_pool.pool_files == ()
+    step = tmp_path / "steps/pipeline/judge"
+    step.mkdir(parents=True)
+    for name in ("llm_cache.jsonl", "judged.jsonl"):
+        (step / name).write_text("{}\n")
+    assert plan.outputs("pipeline") == [step / "judged.jsonl"]  # paid calls stay cached
+    assert tmp_path / "models/sub_er100" in plan.outputs("train")
+
+
+def test_alice_defaults_evaluation_groups_and_seeds():
+    plan, errors = alice.resolve({**ALICE, "SEED": "2", "N_SAMPLES": "3", "BASELINES": "base zero_shot", "FINETUNE": "lora",
+                                  "TEACHER_FINETUNE": "full"})
+    assert not errors
+    assert plan.sample_seeds == [2000, 2001, 2002] and plan.bench == "alice_gsm8k"
+    assert plan.settings.RUN == str(ROOT / "runs/alice_gsm8k_weak_strong") and plan.settings.EMBEDDER == ""
+    evaluated = plan.evaluated()
+    assert list(evaluated) == ["teacher", "alice", "weak_base", "strong_base", "zero_shot"]
+    assert evaluated["alice"][0].endswith("models/alice_merged") and evaluated["teacher"][0].endswith("models/teacher")
+    assert evaluated["zero_shot"][0] == "/m/strong"
+    qa, _ = alice.resolve({**ALICE, "DATASET": "triviaqa", "TRAIN_ARGS": "a=1"})
+    assert qa.settings.EMBEDDER == str(alice.DEFAULT_EMBEDDER) and qa.settings.TEACHER_TRAIN_ARGS == "a=1"
+    assert qa.settings.TEACHER_FINETUNE == "full"  # FINETUNE's default
+    own, _ = alice.resolve({**ALICE, "TRAIN_ARGS": "a=1", "TEACHER_TRAIN_ARGS": "b=2"})
+    assert own.settings.TEACHER_TRAIN_ARGS == "b=2"
+
+
+def test_alice_every_bad_setting_named_at_once():
+    _, errors = alice.resolve({"DATASET": "mmlu", "TEACHER_BASE": "/m/w", "BASELINES": "w2sg_cot w2s", "CASCADE": "1",
+                               "ANSWER_RULE": "first", "STUDENT_BASSE": "/m/s"})
+    text = "\n".join(errors)
+    for message in ("DATASET is gsm8k or arc or hotpotqa or triviaqa, not 'mmlu'", "BASELINES holds w2sg_cot w2sg_qa base "
+                    "zero_shot, not 'w2s'", "ANSWER_RULE is original or last, not 'first'", "unknown setting STUDENT_BASSE",
+                    "set STUDENT_BASE", "set SUMMARISER", "set SOURCE", "CASCADE=1 needs MID_BASE"):
+        assert message in text, message
+
+
+def test_the_command_line_gives_shell_assignments_or_every_error(tmp_path):
+    py = str(ROOT / ".venv/bin/python")
+    ok = subprocess.run([py, "-m", "src.guiding.plan", "shell"], cwd=ROOT, capture_output=True, text=True,
+                        env={"PATH": "/usr/bin:/bin", **GUIDING, "RUN": str(tmp_path)})
+    assert ok.returncode == 0, ok.stderr
+    out = subprocess.run(["bash", "-c", ok.stdout + '\necho "$K|${SET_OF[hard_er50_4epochs]}|${POOL_FILES[*]}|$KNOWN"'],
+                         capture_output=True, text=True).stdout
+    k, dataset, pool, known = out.strip().split("|")
+    assert (k, dataset, pool) == ("3", "guiding_hard_er50", "") and "TEACHER_T" in known.split()
+    bad = subprocess.run([py, "-m", "src.alice.plan", "shell"], cwd=ROOT, capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin", **ALICE, "N_SAMPLES": "0", "KEEP_INVALID": "2"})
+    assert bad.returncode == 2 and not bad.stdout
+    assert bad.stderr.splitlines() == ["error: N_SAMPLES is a positive number, not '0'", "error: KEEP_INVALID is 0 or 1, not '2'"]
