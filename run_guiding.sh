@@ -55,7 +55,7 @@ setup_processes
 has_baseline() { [[ " $BASELINES " == *" $1 "* ]]; }
 
 STAGE_LIST="data pipeline sets eval_data stage1 train evaluate llm_judge report"
-STAGE_SHOW='^\[(demo|pool|decompose|teacher|pairs|paraphrase|er|benchmarks|train\] (effective|.*skipped|.*training again)|inference\] all|grade|eval_judge|guiding)'
+STAGE_SHOW='^\[(demo|pool|decompose|teacher|judge|pairs|paraphrase|er|benchmarks|train\] (effective|.*skipped|.*training again)|inference\] all|grade|eval_judge|guiding)'
 check_stage_names
 D=$RUN/data LF=$RUN/data/llama_factory S=$RUN/steps M=$RUN/models O=$RUN/outputs
 export DATASET_DIR=$LF GPUS
@@ -139,7 +139,7 @@ s_pipeline() {  # the real pipeline steps on the pool; every call cached in its 
     --temperature 0.7 --max_tokens "$LLM_MAX_TOKENS" --check_max_tokens "$LLM_MAX_TOKENS" --min_steps "$MIN_STEPS" "${checks[@]}" "${orig[@]}"
   with_model TEACHER "$PY" -m src.guiding.teacher sample --pool "$P/pool/pool.jsonl" --subtasks "$P/decompose/subtasks.jsonl" \
     --out "$P/teacher" --k "$K" --temperature "$TEACHER_T" --max_tokens "$LLM_MAX_TOKENS" --hint_counter "$HINT_COUNTER" "${all[@]}" "${orig[@]}"
-  with_model JUDGE "$PY" -m src.guiding.teacher judge --samples "$P/teacher/samples.jsonl" --out "$P/judge" \
+  with_model JUDGE "$PY" -m src.guiding.judge --samples "$P/teacher/samples.jsonl" --out "$P/judge" \
     --max_tokens "$LLM_MAX_TOKENS"
   with_model TEACHER "$PY" -m src.guiding.teacher transfer --judged "$P/judge/judged.jsonl" --out "$P/transfer" \
     --hint_counter "$HINT_COUNTER" --max_tokens "$TRANSFER_MAX_TOKENS"
@@ -192,9 +192,9 @@ s_evaluate() {  # every model (and the start model) on every benchmark: the pape
     if [ "$name" = start ]; then model=$START_MODEL; else model=$(trained "$name"); fi
     jobs=""
     for b in $BENCH_NAMES; do jobs+=" $O/$name/$b/output.jsonl $D/eval/$b.eval.jsonl -"; done
-    # one prompt setting for all five (chat, an empty system turn): generated under guiding_math500's, graded by each
-    infer_jobs guiding_math500 "$model" "$STUDENT_TP" "$jobs" --no_eval \
-      --temperature 0.6 --top_p 0.9 --top_k 50 --max_tokens "$MAX_TOKENS" --seed "$SEED"
+    # one prompt and decoding setting for all five (chat, an empty system turn, the paper's sampling: the
+    # registry's guiding_* entries): generated under guiding_math500's, graded by each
+    infer_jobs guiding_math500 "$model" "$STUDENT_TP" "$jobs" --no_eval --max_tokens "$MAX_TOKENS" --seed "$SEED"
     for b in $BENCH_NAMES; do
       "$PY" -m src.eval "$O/$name/$b/output.jsonl" --benchmark "guiding_$b" --gold_file "$D/eval/$b.eval.jsonl"
     done

@@ -12,6 +12,8 @@ answer_key          the grader's final-answer key (``####`` GSM8K, ``The answer 
 stop, stop_eos      stop strings; ``stop_eos`` adds the tokenizer's EOS text (OlympicArena)
 prompt_style        ``qa``: ``Question: q\\nAnswer:``; ``olympic``: the row's own prompt + ``\\n\\nAnswer:``
 max_tokens          the original's generation budget
+temperature, top_p, top_k   the decoding of an evaluation (greedy unless the paper samples: the Guiding
+                    study's T 0.6, top_p 0.9, top_k 50); a run's sampling steps give their own
 judge               how final answers are read and compared: ``minerva`` (key extraction, Minerva
                     normalisation, string or symbolic equality) or ``olympic`` (boxed answers,
                     OlympicArena's rule-based judge)
@@ -52,6 +54,9 @@ class Benchmark:
     stop_eos: bool = False
     prompt_style: str = "qa"
     max_tokens: int = 1024
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int | None = None  # None: no cut
     judge: str = "minerva"
     pairs_per_question: int = 1
     iterations: int = 2
@@ -186,14 +191,14 @@ for _ds, _key, _desc in (
 
 # The Guiding study's five evaluation benchmarks (src/guiding/benchmarks.py: loaders, MCQ conversion,
 # the answer rule): the paper's chat prompt (an empty system turn, the question as the only user
-# turn), 1,680 new tokens; its sampling (T 0.6, top_p 0.9, top_k 50) is set by run_guiding.sh.
+# turn), 1,680 new tokens, its sampling (T 0.6, top_p 0.9, top_k 50).
 for _name, _desc in (("math500", "MATH-500 for the Guiding study (500; gold = the answer)"),
                      ("olympic", "OlympicArena Math val without figures for the Guiding study (213)"),
                      ("jee", "JEEBench math for the Guiding study (MCQs made open-ended; 163)"),
                      ("sat", "AGIEval SAT-Math for the Guiding study (made open-ended; 220)"),
                      ("gaokao", "AGIEval Gaokao-Mathcloze for the Guiding study (translated; 118)")):
     register(Benchmark(name=f"guiding_{_name}", answer_key="", stop=(), prompt_style="chat", max_tokens=1680,
-                       judge="guiding", iterations=1, strip_responses=False, data=("guiding",), system="",
+                       temperature=0.6, top_p=0.9, top_k=50, judge="guiding", iterations=1, strip_responses=False, data=("guiding",), system="",
                        answer_marker="\\boxed", description=_desc))
 
 

@@ -27,6 +27,7 @@ only grades).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -60,9 +61,9 @@ def parse_args(argv=None):
     a("--trust_remote_code", action="store_true", help="off unless asked (the original: on)")
     a("--max_tokens", type=int, default=None, help="default: the benchmark's (GSM8K 1024, MATH 2048)")
     a("--seed", type=int, default=42, help="engine seed; with --temperature > 0 and no --num_samples, the sample seed")
-    a("--temperature", type=float, default=0.0)
-    a("--top_p", type=float, default=1.0)
-    a("--top_k", type=int, default=None, help="sample from the k most likely tokens (default: no cut)")
+    a("--temperature", type=float, default=None, help="default: the benchmark's (greedy for most)")
+    a("--top_p", type=float, default=None, help="default: the benchmark's (1.0 for most)")
+    a("--top_k", type=int, default=None, help="sample from the k most likely tokens (default: the benchmark's; no cut)")
     a("--presence_penalty", type=float, default=0.0)
     a("--frequency_penalty", type=float, default=0.0)
     a("--stop", nargs="+", default=None, help="default: the benchmark's stop strings")
@@ -124,6 +125,9 @@ def resolve(args):
         args.stop = [] if args.prompt_style == "chat" else list(b.stop)
     args.stop_eos = b.stop_eos if args.stop_eos is None else args.stop_eos
     args.max_tokens = b.max_tokens if args.max_tokens is None else args.max_tokens
+    for key in ("temperature", "top_p", "top_k"):  # the benchmark's decoding unless the command gives its own
+        if getattr(args, key) is None:
+            setattr(args, key, getattr(b, key))
     if args.demo_ids:  # row ids are indices; OlympicArena's named ids are question ids
         args.demo_ids = [int(x) if x.lstrip("-").isdigit() else x for x in args.demo_ids]
     return args
@@ -229,15 +233,20 @@ def run(args) -> list[Path]:
 
 
 def tokenizer(args):
+    """The model's tokenizer, loaded once per run (chat prompts, the EOS stop, the context check)."""
+    return _tokenizer(str(args.model_dir), bool(args.trust_remote_code))
+
+
+@functools.lru_cache(maxsize=2)
+def _tokenizer(model_dir: str, trust_remote_code: bool):
     from transformers import AutoTokenizer
-    return AutoTokenizer.from_pretrained(args.model_dir, trust_remote_code=args.trust_remote_code)
+    return AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
 
 
 def stop_strings(args) -> tuple[str, ...]:
     stop = list(args.stop)
     if args.stop_eos:
-        from transformers import AutoTokenizer
-        eos = AutoTokenizer.from_pretrained(args.model_dir, trust_remote_code=args.trust_remote_code).eos_token
+        eos = tokenizer(args).eos_token
         stop += [eos] if eos and eos not in stop else []
     return tuple(stop)
 
@@ -292,8 +301,7 @@ def check_context(args, jobs: list[Job], context: int, backend: str) -> None:
     run), named by its beginning; prompts that leave less than max_tokens for the answer are a
     warning with vLLM (it stops those answers at the context: counted as truncated) and an error with
     transformers (it would run past its position embeddings)."""
-    from transformers import AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(args.model_dir, trust_remote_code=args.trust_remote_code)
+    tok = tokenizer(args)
     prompts = list(dict.fromkeys(p for j in jobs for p in j.prompts))
     lengths = [len(ids) for ids in tok(prompts, add_special_tokens=True)["input_ids"]]
     worst = max(range(len(prompts)), key=lengths.__getitem__)

@@ -364,6 +364,17 @@ def client_from_args(args, cache, quiet: bool = False) -> Client:
                        tensor_parallel_size=args.tensor_parallel_size, gpu_memory_utilization=args.gpu_memory_utilization)
 
 
+def write_step(out: Path, name: str, rows: list[dict], counts: dict, client: Client, settings: dict) -> Path:
+    """A model-calling step's outputs: ``out/name.jsonl`` and ``out/name.stats.json`` (its counts, the
+    model, every setting, and how many calls were sent or came from the cache)."""
+    from .jsonio import write_json, write_jsonl
+    path = write_jsonl(Path(out) / f"{name}.jsonl", rows)
+    write_json(Path(out) / f"{name}.stats.json", {**counts, "model": client.model, "settings": settings,
+                                                  "calls": {"sent": client.stats.sent, "from_cache": client.stats.from_cache}},
+               indent=2)
+    return path
+
+
 def main(argv=None) -> int:
     from .cli import run_cli
     ap = argparse.ArgumentParser(prog="python -m src.llm_client", description=__doc__,

@@ -64,6 +64,7 @@ def test_registry_owns_every_benchmark_setting():
         args = parse_args(["--benchmark", name])
         assert (args.answer_key, args.max_tokens, args.prompt_style, args.stop_eos) == (
             b.answer_key, b.max_tokens, b.prompt_style, b.stop_eos), name
+        assert (args.temperature, args.top_p, args.top_k) == (b.temperature, b.top_p, b.top_k), name
         assert args.stop == ([] if b.prompt_style == "chat" else list(b.stop)), name
         assert args.bench.judge_ is benchmarks.JUDGES[b.judge], name
     gsm8k = benchmarks.get("gsm8k")
@@ -72,6 +73,14 @@ def test_registry_owns_every_benchmark_setting():
         args = parse_args(["--dev_set", "gsm8k_train_2"])
         assert (args.max_tokens, args.stop, args.answer_key) == (7, ["STOP"], "ANSWER:")
         assert parse_args(["--dev_set", "gsm8k", "--max_tokens", "9"]).max_tokens == 9  # a flag still wins
+    finally:
+        benchmarks.register(gsm8k)
+    guiding = parse_args(["--benchmark", "guiding_sat"])  # the Guiding study's sampling, from its entries
+    assert (guiding.temperature, guiding.top_p, guiding.top_k) == (0.6, 0.9, 50)
+    try:
+        benchmarks.register(replace(gsm8k, temperature=0.7, top_k=20))
+        args = parse_args(["--dev_set", "gsm8k", "--top_k", "5"])
+        assert (args.temperature, args.top_p, args.top_k) == (0.7, 1.0, 5)
     finally:
         benchmarks.register(gsm8k)
     g, o = benchmarks.get("gsm8k"), benchmarks.get("olympicarena")

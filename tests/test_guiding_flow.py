@@ -6,7 +6,7 @@ from the pool to the pairs, the paraphrases join their tasks, and the pairs do n
 order of the rows."""
 import re
 
-from src.guiding import error_rates, pairs, teacher
+from src.guiding import error_rates, judge, pairs, teacher
 from src.guiding.decompose import check, decompose
 from src.llm_client import Client, Result
 
@@ -67,7 +67,7 @@ def run_steps():
             if next(c for c in checks if (c["ori_id"], c["sub_idx"]) == (d["ori_id"], it["sub_idx"]))["kept"]]
     units = teacher.units(p, kept)
     samples = teacher.sample(client, units, k=3, temperature=1.0, top_p=1.0, max_tokens=50, hint_counter="none")
-    judged = teacher.judge(client, samples, 0.7, 50, extract=True)
+    judged = judge.judge(client, samples, 0.7, 50, extract=True)
     labelled = teacher.transfer(client, judged, 1.0, 50, "none")
     return client, checks, kept, judged, labelled
 

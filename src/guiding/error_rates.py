@@ -174,7 +174,7 @@ def main(argv=None) -> int:
     p.add_argument("--lf", default=None, help="also write and register a LLaMA-Factory file in this folder")
     p.add_argument("--name", default=None, help="its name (default: guiding_<OUT's stem>)")
     p = sub.add_parser("natural")
-    p.add_argument("--judged", required=True, help="the weaker teacher's judged.jsonl (src.guiding.teacher judge)")
+    p.add_argument("--judged", required=True, help="the weaker teacher's judged.jsonl (src.guiding.judge)")
     p.add_argument("--out", required=True)
     p.add_argument("--lf", default=None)
     p.add_argument("--name", default=None)

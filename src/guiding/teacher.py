@@ -1,8 +1,8 @@
-"""Steps 2-3b: the weak teacher's samples, the judge's verdicts, and the style-transfer fallback.
+"""Steps 2 and 3b: the weak teacher's samples and the style-transfer fallback (step 3, the judge's
+verdicts between them: src/guiding/judge.py).
 
     python -m src.guiding.teacher sample --pool pool.jsonl [--subtasks subtasks.jsonl] --out DIR --temperature T
         [--k 3] [--max_tokens 8000] [--hint_counter cl100k_base|<tokenizer>|none] [--all_tasks] MODEL
-    python -m src.guiding.teacher judge --samples DIR/samples.jsonl --out DIR [--extract] MODEL
     python -m src.guiding.teacher transfer --judged DIR/judged.jsonl --out DIR [--hint_counter ...] MODEL
     MODEL: --base_url URL --model NAME (an endpoint) or --model_dir DIR (in process); see src/llm_client.py
 
@@ -12,8 +12,7 @@ are the pool tasks with at least one kept sub-task, and those sub-tasks (``--all
 pool task, as a hard-only or weaker-teacher set needs).
 
     DIR/samples.jsonl   {ori_id, sub_idx, task, reference, hint_tokens, samples: [text|null] * k, errors}
-    DIR/judged.jsonl    + {judgements: [1|0|null] * k, judge_why: [why null|null] * k, answers?: [text|null] * k}
-    DIR/labelled.jsonl  + {transfer_ground_truth: text|null}   (only for units with no sample judged 1)
+    DIR/labelled.jsonl  judged.jsonl's rows + {transfer_ground_truth: text|null}   (only for units with no sample judged 1)
     DIR/<step>.stats.json  counts, the model and every setting; DIR/llm_cache.jsonl every finished call
 
 Sampling: the student-persona prompt with the length hint right after the task (between 0.5 L and
@@ -21,7 +20,6 @@ Sampling: the student-persona prompt with the length hint right after the task (
 requests (sample index 0..k-1); the temperature is required (the original mixes 0.7 and 1.0 by
 model without saying so). A failed call is a null sample with its error, never an empty solution.
 Samples lose only a leading ``### Solution:`` header (``--original``: every "Solution" deleted).
-Judging: final result against the reference; 1 and 0 are used, N/A and other outputs are null.
 """
 from __future__ import annotations
 
@@ -32,11 +30,11 @@ from pathlib import Path
 from statistics import mean
 
 from ..cli import run_cli
-from ..jsonio import DataError, read_jsonl, write_json, write_jsonl
-from ..llm_client import Request, add_client_args, client_from_args
+from ..jsonio import DataError, read_jsonl
+from ..llm_client import Request, add_client_args, client_from_args, write_step
 from . import prompts
 from .counters import counter
-from .parsing import clean_sample, failed_text, read_final_answer, read_judgement
+from .parsing import clean_sample, failed_text
 
 
 def units(pool: list[dict], subtasks: list[dict], all_tasks: bool = False) -> list[dict]:
@@ -71,24 +69,6 @@ def sample(client, rows: list[dict], k: int, temperature: float, top_p: float, m
         row["samples"] = [None if not r.ok or failed_text(r.text) else clean_sample(r.text, original) or None for r in mine]
         row["errors"] = [r.error if not r.ok else None if row["samples"][j] else
                          "failure text" if failed_text(r.text) else "empty after cleaning" for j, r in enumerate(mine)]
-    return out
-
-
-def judge(client, rows: list[dict], temperature: float, max_tokens: int, extract: bool) -> list[dict]:
-    places = [(n, j) for n, r in enumerate(rows) for j, s in enumerate(r["samples"]) if s]
-    reqs = [Request(prompts.judge(rows[n]["task"], rows[n]["reference"], rows[n]["samples"][j]),
-                    temperature=temperature, max_tokens=max_tokens) for n, j in places]
-    if extract:
-        reqs += [Request(prompts.extract_answer(rows[n]["task"], rows[n]["samples"][j]),
-                         temperature=temperature, max_tokens=max_tokens) for n, j in places]
-    res = client.run(reqs)
-    out = [{**r, "judgements": [None] * len(r["samples"]), "judge_why": [None] * len(r["samples"]),
-            **({"answers": [None] * len(r["samples"])} if extract else {})} for r in rows]
-    for m, (n, j) in enumerate(places):
-        out[n]["judgements"][j], out[n]["judge_why"][j] = read_judgement(res[m].text) if res[m].ok else (None, res[m].error)
-        if extract:
-            a = res[len(places) + m]
-            out[n]["answers"][j] = read_final_answer(a.text)[0] if a.ok else None
     return out
 
 
@@ -127,17 +107,12 @@ def main(argv=None) -> int:
     s.add_argument("--max_tokens", type=int, default=8000)
     s.add_argument("--hint_counter", default="cl100k_base")
     s.add_argument("--original", action="store_true", help="the original's sample cleaning (every 'Solution' deleted)")
-    j = sub.add_parser("judge")
-    j.add_argument("--samples", required=True)
-    j.add_argument("--temperature", type=float, default=0.7, help="the original's API default")
-    j.add_argument("--max_tokens", type=int, default=1024)
-    j.add_argument("--extract", action="store_true", help="also extract each sample's final answer")
     t = sub.add_parser("transfer")
     t.add_argument("--judged", required=True)
     t.add_argument("--temperature", type=float, default=1.0)
     t.add_argument("--max_tokens", type=int, default=1000)
     t.add_argument("--hint_counter", default="cl100k_base")
-    for p in (s, j, t):
+    for p in (s, t):
         p.add_argument("--out", required=True)
         add_client_args(p)
         prompts.add_prompt_args(p)
@@ -159,15 +134,6 @@ def main(argv=None) -> int:
             detail = f"{n_ok} of {len(rows) * args.k} samples ({len(rows)} units)"
             counts = {"units": len(rows), "samples": n_ok, "failed": len(rows) * args.k - n_ok,
                       "errors": dict(Counter(e.split(":")[0] for r in rows for e in r["errors"] if e))}
-        elif args.cmd == "judge":
-            rows = judge(client, read_jsonl(args.samples, required=("ori_id", "sub_idx", "task", "reference", "samples"),
-                                               allow_empty=True),
-                         args.temperature, args.max_tokens, args.extract)
-            name = "judged"
-            counts = {"verdicts": dict(Counter(str(v) for r in rows for v in r["judgements"])),
-                      "unjudged_why": dict(Counter(w for r in rows for w in r["judge_why"] if w)),
-                      "units_with_a_correct_sample": sum(1 in r["judgements"] for r in rows), "units": len(rows)}
-            detail = f"verdicts {counts['verdicts']} (None: N/A, invalid or no sample)"
         else:
             rows = transfer(client, read_jsonl(args.judged, required=("ori_id", "sub_idx", "task", "reference", "samples",
                                                                        "judgements"), allow_empty=True),
@@ -176,9 +142,7 @@ def main(argv=None) -> int:
             need = [r for r in rows if 1 not in r["judgements"]]
             counts = {"units": len(rows), "needed": len(need), "written": sum(r["transfer_ground_truth"] is not None for r in need)}
             detail = f"{counts['needed']} units without a correct sample, {counts['written']} rewritten"
-        path = write_jsonl(out / f"{name}.jsonl", rows)
-        write_json(out / f"{name}.stats.json", {**counts, "model": client.model, "settings": settings,
-                                                "calls": {"sent": client.stats.sent, "from_cache": client.stats.from_cache}}, indent=2)
+        path = write_step(out, name, rows, counts, client, settings)
         print(f"[teacher {args.cmd}] {detail} -> {path}")
     return run_cli(go)
 
