@@ -21,7 +21,6 @@ replaced by ``\\n\\nQuestion: ``; inference appends ``\\n\\nAnswer:`` (``--promp
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

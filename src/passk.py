@@ -12,7 +12,7 @@ import sys
 from math import comb
 
 from .construct_training_data import _check_aligned, sample_files
-from .jsonio import DataError, read_jsonl
+from .jsonio import read_jsonl
 
 
 def _load(data_dir, seed_start, seed_end):

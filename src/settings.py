@@ -99,11 +99,12 @@ def render(value: Any) -> str:
     return str(value)
 
 
-def shell(obj, arrays: Mapping[str, list[str]] = ()) -> str:
-    """Shell assignments of every field (and of ``arrays``, as bash arrays) for ``eval``, and KNOWN:
-    the settings' names."""
-    lines = [f"KNOWN={shlex.quote(' '.join(specs(type(obj))))}"]  # what the stage runner records in config.env
+def shell(obj, extra: Mapping[str, str] = (), arrays: Mapping[str, list[str]] = ()) -> str:
+    """Shell assignments for ``eval``: KNOWN (the settings' names, which the stage runner records in
+    config.env), every field, the plan's ``extra`` values and its ``arrays`` (bash arrays)."""
+    lines = [f"KNOWN={shlex.quote(' '.join(specs(type(obj))))}"]
     lines += [f"{f.name}={shlex.quote(render(getattr(obj, f.name)))}" for f in dataclasses.fields(obj)]
+    lines += [f"{k}={shlex.quote(v)}" for k, v in dict(extra).items()]
     lines += [f"{k}=({' '.join(shlex.quote(v) for v in vs)})" for k, vs in dict(arrays).items()]
     return "\n".join(lines)
 
@@ -164,9 +165,11 @@ def tp_size(model: str | None, gpus: str) -> str:
 def main_for(resolve, argv: list[str]) -> int:
     """The command line of a method's plan: ``shell`` prints the resolved settings as shell
     assignments (exit 2 with every error on stderr), ``write FILE`` writes config.json, ``outputs
-    STAGE`` prints what a redone stage removes first. ``resolve(env)`` returns (plan, errors)."""
+    STAGE`` prints what a redone stage removes first. ``resolve(env)`` returns (plan, errors); the
+    plan has ``shell()``, ``config()`` and ``outputs()`` (stage -> paths)."""
     import sys
     from .jsonio import write_json
+    argv = list(argv)
     if not argv or argv[0] not in ("shell", "write", "outputs") or (argv[0] != "shell" and len(argv) != 2):
         print("usage: python -m src.<method>.plan shell | write CONFIG_JSON | outputs STAGE", file=sys.stderr)
         return 2
@@ -180,5 +183,9 @@ def main_for(resolve, argv: list[str]) -> int:
     elif argv[0] == "write":
         write_json(argv[1], plan.config(), indent=2)
     else:
-        print("\n".join(str(p) for p in plan.outputs(argv[1])))
+        outputs = plan.outputs()
+        if argv[1] not in outputs:
+            print(f"error: unknown stage '{argv[1]}' (stages: {' '.join(outputs)})", file=sys.stderr)
+            return 2
+        print("\n".join(str(p) for p in outputs[argv[1]]))
     return 0

@@ -15,7 +15,6 @@ import pytest
 from src.jsonio import DataError
 from src.llm_client import Cache, Request, http_client, vllm_client
 from src.serve import free_port
-from tests.conftest import ROOT
 
 USER = ({"role": "user", "content": "Ava has 3 bags with 4 apples in each bag. How many apples does Ava have?"},)
 

@@ -1,5 +1,4 @@
 """OlympicArena: the rule-based judge, the data loader, consistency and voting on judged equivalence."""
-import json
 import time
 
 import pytest

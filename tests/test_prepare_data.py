@@ -31,7 +31,7 @@ def test_malformed_line_is_one_line_error(tmp_path, capsys):
     assert err == f"error: {raw / 'train_1.jsonl'}:2: the solution has no final line '#### N'"
     (raw / "train_1.jsonl").write_text(good + "\n{oops\n")
     assert main(["--from", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--datasets", "gsm8k"]) == 1
-    assert f"train_1.jsonl:2: not valid JSON" in capsys.readouterr().err
+    assert "train_1.jsonl:2: not valid JSON" in capsys.readouterr().err
 
 
 def test_registry_errors(tmp_path):

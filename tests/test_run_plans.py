@@ -51,8 +51,8 @@ def test_guiding_demo_inputs_and_what_a_redone_stage_removes(tmp_path):
     step.mkdir(parents=True)
     for name in ("llm_cache.jsonl", "judged.jsonl"):
         (step / name).write_text("{}\n")
-    assert plan.outputs("pipeline") == [step / "judged.jsonl"]  # paid calls stay cached
-    assert tmp_path / "models/sub_er100" in plan.outputs("train")
+    assert plan.outputs()["pipeline"] == [step / "judged.jsonl"]  # paid calls stay cached
+    assert tmp_path / "models/sub_er100" in plan.outputs()["train"]
 
 
 def test_alice_defaults_evaluation_groups_and_seeds():

@@ -12,7 +12,6 @@ misspelled one stops the run before any stage, every error named at once.
 from __future__ import annotations
 
 import dataclasses
-import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,18 +108,19 @@ class AlicePlan:
         d, o = self.run / "data", self.run / "outputs"
         lines = [f"{model} {tp or '-'} " + " ".join(f"{o / n / 'output.jsonl'} {d / 'eval.jsonl'} -" for n in names)
                  for (model, tp), names in groups.items()]
-        extra = {"BENCH": self.bench, "SAMPLE_SEEDS": " ".join(map(str, self.sample_seeds)), "EVAL_GROUPS": "\n".join(lines)}
-        return "\n".join([shell(self.settings), *(f"{k}={shlex.quote(v)}" for k, v in extra.items())])
+        return shell(self.settings, {"BENCH": self.bench, "SAMPLE_SEEDS": " ".join(map(str, self.sample_seeds)),
+                                     "EVAL_GROUPS": "\n".join(lines)})
 
     def config(self) -> dict:
         return {"method": "alice", "settings": to_json(self.settings), "benchmark": self.bench,
                 "sample_seeds": self.sample_seeds, "evaluated": {n: m for n, (m, _) in self.evaluated().items()}}
 
-    def outputs(self, stage: str) -> list[Path]:
+    def outputs(self) -> dict[str, list[Path]]:
+        """What a redone stage removes first."""
         run = self.run
         d, steps, m = run / "data", run / "steps", run / "models"
         models = lambda *globs: [p for g in globs for p in sorted(m.glob(g))]  # noqa: E731
-        found = {
+        return {
             "data": [d],
             "teacher_data": [steps / "cot"],
             "teacher_sft": models("teacher", "teacher_*"),
@@ -132,9 +132,6 @@ class AlicePlan:
             "evaluate": [run / "outputs"],
             "report": [run / "report.md", run / "report.json", run / "clusters.png"],
         }
-        if stage not in found:
-            raise SystemExit(f"error: unknown stage '{stage}' (stages: {' '.join(found)})")
-        return found[stage]
 
 
 def resolve(env: Mapping[str, str]) -> tuple[AlicePlan | None, list[str]]:
@@ -169,7 +166,7 @@ def resolve(env: Mapping[str, str]) -> tuple[AlicePlan | None, list[str]]:
 
 
 def main(argv=None) -> int:
-    return main_for(resolve, list(sys.argv[1:] if argv is None else argv))
+    return main_for(resolve, sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

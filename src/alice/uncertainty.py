@@ -123,7 +123,6 @@ def collect(clusters: list[dict], summaries: list[dict], keep_invalid: bool = Fa
 
 def main(argv=None) -> int:
     import argparse
-    import sys
     from pathlib import Path
 
     from ..cli import run_cli

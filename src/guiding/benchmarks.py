@@ -194,7 +194,8 @@ def convert(client, rows: list[dict], temperature: float, max_tokens: int) -> tu
 
 
 def main(argv=None) -> int:
-    from ..llm_client import add_client_args, client_from_args
+    from ..llm_client import client_from_args
+    from . import prompts
     ap = argparse.ArgumentParser(prog="python -m src.guiding.benchmarks", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -208,9 +209,7 @@ def main(argv=None) -> int:
     co.add_argument("--out", required=True)
     co.add_argument("--temperature", type=float, default=0.7)
     co.add_argument("--max_tokens", type=int, default=2048)
-    add_client_args(co)
-    from . import prompts
-    prompts.add_prompt_args(co)  # accepted as by every step; the converter's prompts are this project's
+    prompts.add_model_args(co)  # --original_prompts accepted as by every step; the converter's prompts are this project's
     args = ap.parse_args(argv)
 
     def go():

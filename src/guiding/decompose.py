@@ -22,11 +22,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from pathlib import Path
 
 from ..cli import run_cli
 from ..jsonio import read_jsonl, write_json, write_jsonl
-from ..llm_client import Request, add_client_args, client_from_args
+from ..llm_client import Request
 from . import prompts
 from .parsing import parse_decomposition, read_check_conditions, read_decomposition, read_steps_count, read_variant_check
 
@@ -95,8 +94,7 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pool", required=True)
     ap.add_argument("--out", required=True)
-    add_client_args(ap)
-    prompts.add_prompt_args(ap)
+    prompts.add_model_args(ap)
     ap.add_argument("--temperature", type=float, default=0.7, help="the original's API default")
     ap.add_argument("--max_tokens", type=int, default=8000)
     ap.add_argument("--check_max_tokens", type=int, default=256)
@@ -106,10 +104,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     def go():
-        prompts.configure(args)
-        out = Path(args.out)
         pool = read_jsonl(args.pool, required=("ori_id", "task", "solution", "k"), allow_empty=True)
-        client = client_from_args(args, out / "llm_cache.jsonl")
+        out, client = prompts.step_client(args)
         decomps = decompose(client, pool, args.temperature, args.max_tokens, args.original)
         write_jsonl(out / "decompositions.jsonl", decomps)
         if args.no_checks:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..cli import run_cli
 from ..jsonio import DataError, read_jsonl, write_json, write_jsonl
-from ..llm_client import Request, add_client_args, client_from_args
+from ..llm_client import Request
 from . import prompts
 from .parsing import read_judgement
 
@@ -79,13 +79,11 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", required=True, help="the calls' cache (JSONL); keep it to never pay for a call twice")
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--max_tokens", type=int, default=1024)
-    add_client_args(ap)
-    prompts.add_prompt_args(ap)
+    prompts.add_model_args(ap)
     args = ap.parse_args(argv)
 
     def go():
-        prompts.configure(args)
-        client = client_from_args(args, args.cache)
+        _, client = prompts.step_client(args, args.cache)
         jobs, pairs = [], []
         for results, gold in args.job:
             p = join(read_jsonl(results, required=("id",)), read_jsonl(gold, required=("id", "question", "answer")), results)

@@ -16,11 +16,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from pathlib import Path
 
 from ..cli import run_cli
 from ..jsonio import read_jsonl
-from ..llm_client import Request, add_client_args, client_from_args, write_step
+from ..llm_client import Request, write_step
 from . import prompts
 from .parsing import read_final_answer, read_judgement
 
@@ -48,17 +47,14 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--samples", required=True)
     ap.add_argument("--out", required=True)
+    prompts.add_model_args(ap)
+    ap.add_argument("--extract", action="store_true", help="also extract each sample's final answer")
     ap.add_argument("--temperature", type=float, default=0.7, help="the original's API default")
     ap.add_argument("--max_tokens", type=int, default=1024)
-    ap.add_argument("--extract", action="store_true", help="also extract each sample's final answer")
-    add_client_args(ap)
-    prompts.add_prompt_args(ap)
     args = ap.parse_args(argv)
 
     def go():
-        prompts.configure(args)
-        out = Path(args.out)
-        client = client_from_args(args, out / "llm_cache.jsonl")
+        out, client = prompts.step_client(args)
         rows = judge(client, read_jsonl(args.samples, required=("ori_id", "sub_idx", "task", "reference", "samples"),
                                         allow_empty=True), args.temperature, args.max_tokens, args.extract)
         counts = {"verdicts": dict(Counter(str(v) for r in rows for v in r["judgements"])),

@@ -23,11 +23,10 @@ import hashlib
 import random
 import sys
 from collections import Counter, defaultdict
-from pathlib import Path
 
 from ..cli import run_cli
 from ..jsonio import read_jsonl, write_json, write_jsonl
-from ..llm_client import Request, add_client_args, client_from_args
+from ..llm_client import Request
 from . import prompts
 from .parsing import parse_paraphrase, read_paraphrase
 
@@ -113,12 +112,10 @@ def main(argv=None) -> int:
     p.add_argument("--max_tokens", type=int, default=8000)
     p.add_argument("--subtasks", action="store_true", help="paraphrase the sub-tasks too (Merge-Rephrased needs only the tasks)")
     p.add_argument("--original", action="store_true", help="the original's parser (a missing marker stores an empty text)")
-    add_client_args(p)
-    prompts.add_prompt_args(p)
+    prompts.add_model_args(p)
     args = ap.parse_args(argv)
 
     def go():
-        prompts.configure(args)
         if args.cmd == "build":
             rows = read_jsonl(args.judged, required=("ori_id", "sub_idx", "task", "samples", "judgements"), allow_empty=True)
             pairs, why = build(rows, args.seed)
@@ -126,8 +123,7 @@ def main(argv=None) -> int:
             write_json(path.with_suffix(".stats.json"), {"tasks": len(pairs), "units": why, "seed": args.seed}, indent=2)
             print(f"[pairs] {len(pairs)} tasks with a full-task pair and sub-task pairs; units {why} -> {path}")
         else:
-            out = Path(args.out)
-            client = client_from_args(args, out / "llm_cache.jsonl")
+            out, client = prompts.step_client(args)
             pairs = read_jsonl(args.pairs, required=("ori_id", "original"), allow_empty=True)
             rows, failed = paraphrase(client, pairs, args.temperature, args.max_tokens, args.subtasks, args.original)
             path = write_jsonl(out / "rephrased_pairs.jsonl", rows)

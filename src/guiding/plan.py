@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,20 +123,19 @@ class GuidingPlan:
         extra = {"RUNS": " ".join(self.runs), "teacher_tp": self.teacher_tp, "judge_tp": self.judge_tp,
                  "FOUR_EPOCHS": self.four_epochs, "PAIRS_FILE": self.pairs_file, "START_MODEL": self.start_model,
                  "BENCH_NAMES": " ".join(self.bench_names)}
-        sets = " ".join(f"[{r}]={set_of(r)}" for r in self.runs)
-        return "\n".join([shell(self.settings, {"POOL_FILES": list(self.pool_files)}),
-                          *(f"{k}={shlex.quote(v)}" for k, v in extra.items()), f"declare -gA SET_OF=({sets})"])
+        sets = " ".join(f"[{r}]={set_of(r)}" for r in self.runs)  # run -> the dataset it trains on
+        return shell(self.settings, extra, {"POOL_FILES": list(self.pool_files)}) + f"\ndeclare -gA SET_OF=({sets})"
 
     def config(self) -> dict:
         return {"method": "guiding", "settings": to_json(self.settings), "runs": list(self.runs),
                 "benches": list(self.bench_names), "pairs": self.pairs_file, "start_model": self.start_model,
                 "trained": {r: self.trained(r) for r in self.runs}}
 
-    def outputs(self, stage: str) -> list[Path]:
+    def outputs(self) -> dict[str, list[Path]]:
         """What a redone stage removes first (the LLM calls' caches stay: paid calls are not sent again)."""
         run = self.run
         d, steps, models, outs = run / "data", run / "steps", run / "models", run / "outputs"
-        found = {
+        return {
             "data": [d / "input"],
             "pipeline": [p for p in (steps / "pipeline").rglob("*") if p.is_file() and p.name != "llm_cache.jsonl"],
             "sets": [steps / "sets"],
@@ -148,9 +146,6 @@ class GuidingPlan:
             "llm_judge": sorted(outs.rglob("llm_results.*")) if outs.is_dir() else [],
             "report": [run / "report.md", run / "report.json", run / "er_accuracy.png"],
         }
-        if stage not in found:
-            raise SystemExit(f"error: unknown stage '{stage}' (stages: {' '.join(found)})")
-        return found[stage]
 
 
 def grid(s: GuidingSettings) -> tuple[str, ...]:
@@ -237,7 +232,7 @@ def check(s: GuidingSettings, env: Mapping[str, str]) -> list[str]:
 
 
 def main(argv=None) -> int:
-    return main_for(resolve, list(sys.argv[1:] if argv is None else argv))
+    return main_for(resolve, sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

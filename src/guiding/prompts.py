@@ -32,6 +32,23 @@ ORIGINAL = OriginalWording(_loader, "hexuan21/Weak-to-Strong")  # ORIGINAL.curre
 use_original, add_prompt_args, configure = ORIGINAL.use, ORIGINAL.add_args, ORIGINAL.configure
 
 
+def add_model_args(ap) -> None:
+    """A model-calling step's options: the model (src/llm_client.py) and the prompt wording."""
+    from ..llm_client import add_client_args
+    add_client_args(ap)
+    add_prompt_args(ap)
+
+
+def step_client(args, cache=None):
+    """The step's wording set from its options, and its client: every call cached in ``cache``
+    (default OUT/llm_cache.jsonl). Returns (the step's folder or None, the client)."""
+    from pathlib import Path
+    from ..llm_client import client_from_args
+    configure(args)
+    out = Path(args.out) if getattr(args, "out", None) else None
+    return out, client_from_args(args, cache or out / "llm_cache.jsonl")
+
+
 def user(text: str) -> list[dict]:
     return [{"role": "user", "content": text}]
 

@@ -26,12 +26,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from pathlib import Path
 from statistics import mean
 
 from ..cli import run_cli
 from ..jsonio import DataError, read_jsonl
-from ..llm_client import Request, add_client_args, client_from_args, write_step
+from ..llm_client import Request, write_step
 from . import prompts
 from .counters import counter
 from .parsing import clean_sample, failed_text
@@ -114,14 +113,11 @@ def main(argv=None) -> int:
     t.add_argument("--hint_counter", default="cl100k_base")
     for p in (s, t):
         p.add_argument("--out", required=True)
-        add_client_args(p)
-        prompts.add_prompt_args(p)
+        prompts.add_model_args(p)
     args = ap.parse_args(argv)
 
     def go():
-        prompts.configure(args)
-        out = Path(args.out)
-        client = client_from_args(args, out / "llm_cache.jsonl")
+        out, client = prompts.step_client(args)
         settings = {k: v for k, v in vars(args).items() if k not in ("base_url", "cmd")}
         if args.cmd == "sample":
             if args.k < 1:
