@@ -15,6 +15,8 @@
 #   MID_BASE       cascade Alice's middle model (CASCADE=1)
 #   SUMMARISER     the model that writes the uncertainty statements (the paper: a 70B instruct model)
 #   EMBEDDER       sentence-embedding model folder (HotpotQA, TriviaQA clustering; default: all-MiniLM-L6-v2)
+#   CLUSTER_THRESHOLD  the QA clustering's cosine threshold (0.9, the original's for instructor-large; calibrate
+#                  another embedder with python -m src.alice.calibrate, docs/alice.md)
 #   N_SAMPLES      teacher samples per question (100); MAX_TOKENS (4096)
 #   BASELINES      any of: w2sg_cot w2sg_qa base zero_shot (default: all)
 #   FINETUNE       full | lora (default full: the paper); TRAIN_ARGS key=value overrides of
@@ -75,7 +77,7 @@ alice_steps() {
   mkdir -p "$dir"
   # shellcheck disable=SC2046
   "$PY" -m src.alice.cluster --dataset "$DATASET" --questions "$questions" --samples "$samples" --out "$dir/clusters.jsonl" "${subset[@]}" "${embed[@]}" \
-    --seeds $SAMPLE_SEEDS --rule "$ANSWER_RULE"
+    --seeds $SAMPLE_SEEDS --rule "$ANSWER_RULE" --threshold "$CLUSTER_THRESHOLD"
   "$PY" -m src.alice.uncertainty requests --dataset "$DATASET" --clusters "$dir/clusters.jsonl" --out "$dir" "${orig_prompts[@]}"
   if [ -s "$dir/summary_requests.jsonl" ]; then
     infer "$SUMMARISER" "$SUMMARISER_TP" "$dir/summaries:$dir/summary_requests.jsonl" --temperature 0.9 --top_p 0.95

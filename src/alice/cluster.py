@@ -26,6 +26,7 @@ or, for the QA datasets, cosine similarity > 0.9 of sentence embeddings (``embed
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -130,8 +131,7 @@ def embed(texts: list[str], model_dir: str, instruction: str = "", batch: int = 
     is prepended to every text (for an instruction-tuned encoder; MiniLM is not one). The original's
     hkunlp/instructor-large adds a Dense layer through the INSTRUCTOR package and is not loaded here."""
     import torch
-    from transformers import AutoModel, AutoTokenizer
-    tok, model = AutoTokenizer.from_pretrained(model_dir), AutoModel.from_pretrained(model_dir).eval()
+    tok, model = _encoder(str(model_dir))
     vecs = []
     with torch.no_grad():
         for k in range(0, len(texts), batch):
@@ -140,6 +140,13 @@ def embed(texts: list[str], model_dir: str, instruction: str = "", batch: int = 
             mask = enc["attention_mask"].unsqueeze(-1).float()
             vecs.append((hidden * mask).sum(1) / mask.sum(1).clamp(min=1))
     return torch.cat(vecs).numpy()
+
+
+@functools.lru_cache(maxsize=1)
+def _encoder(model_dir: str):
+    """The embedder's tokenizer and model, loaded once for every question of a run."""
+    from transformers import AutoModel, AutoTokenizer
+    return AutoTokenizer.from_pretrained(model_dir), AutoModel.from_pretrained(model_dir).eval()
 
 
 INSTRUCTION = 'Represent the paragraph for the question "{question}": '

@@ -22,7 +22,7 @@ from ..settings import RunSettings, cpu_threads_default, main_for, read, setting
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = (r"^(TEACHER_|STUDENT_|MID_|SUMMARI|EMBED|N_SAMPLE|MAX_TOKEN|BASELINE|CASCADE|FINETUNE|TRAIN_|INFER_|KEEP_|LIMIT_|"
-            r"DEMO_|GPU_MEM|ORIGINAL_|ANSWER_)")
+            r"DEMO_|GPU_MEM|ORIGINAL_|ANSWER_|CLUSTER_)")
 QA_DATASETS = ("hotpotqa", "triviaqa")  # clustered by sentence embeddings
 DEFAULT_EMBEDDER = ROOT / ".cache" / "models" / "all-minilm-l6-v2"
 BASELINE_NAMES = ("w2sg_cot", "w2sg_qa", "base", "zero_shot")
@@ -38,6 +38,9 @@ class AliceSettings(RunSettings):
     MID_BASE: str = setting("", "cascade Alice's middle model (CASCADE=1)")
     SUMMARISER: str = setting("", "the model that writes the uncertainty statements")
     EMBEDDER: str = setting("", "sentence-embedding model (HotpotQA, TriviaQA clustering; default all-MiniLM-L6-v2)")
+    CLUSTER_THRESHOLD: float = setting(0.9, "the cosine similarity above which two QA answers are the same (the original's "
+                                       "0.9 is instructor-large's: calibrate another embedder, src/alice/calibrate.py)",
+                                       kind=float, minimum=0, maximum=1, what="a cosine similarity from 0 to 1")
     N_SAMPLES: int = setting(100, "teacher samples per question", kind=int, minimum=1, what="a positive number")
     MAX_TOKENS: int = setting(4096, "tokens per answer", kind=int, minimum=1, what="a positive number")
     BASELINES: tuple = setting(" ".join(BASELINE_NAMES), "the baselines", kind=list, choices=BASELINE_NAMES,
