@@ -34,9 +34,8 @@ preamble
 if [ -z "${RECIPE:-}" ] && { [ "${DEMO:-}" = 1 ] || { [ -z "${TEACHER_BASE:-}" ] && ! has_gpu; }; }; then RECIPE=alice_demo; fi
 load_recipe alice_demo.env
 [ -x "$PY" ] || die "no main environment at $PY; run: bash scripts/setup.sh"
-load_plan src.alice.plan  # every setting, checked; KNOWN, BENCH, SAMPLE_SEEDS, EVAL_GROUPS
+load_plan src.alice.plan  # every setting, checked; KNOWN, HF_HUB_OFFLINE, BENCH, SAMPLE_SEEDS, EVAL_GROUPS
 orig_prompts=(); [ -n "$ORIGINAL_PROMPTS" ] && orig_prompts=(--original_prompts "$ORIGINAL_PROMPTS")
-[ "$DEMO" = 1 ] || hub_access "${SOURCE:-}" "$TEACHER_BASE" "$STUDENT_BASE" "${MID_BASE:-}" "${SUMMARISER:-}" "${EMBEDDER:-}"
 if [ -n "$EMBEDDER" ] && [ ! -d "$EMBEDDER" ] && [ "$EMBEDDER" = "$ROOT/.cache/models/all-minilm-l6-v2" ] && [ "${PLAN:-0}" != 1 ]; then
   "$PY" -m src.models fetch all-minilm-l6-v2
 fi

@@ -45,12 +45,10 @@ preamble
 if [ -z "${RECIPE:-}" ] && { [ "${DEMO:-}" = 1 ] || { [ -z "${STUDENT_BASE:-}" ] && ! has_gpu; }; }; then RECIPE=guiding_demo; fi
 load_recipe guiding_demo.env
 [ -x "$PY" ] || die "no main environment at $PY; run: bash scripts/setup.sh"
-load_plan src.guiding.plan  # every setting, checked; KNOWN, the grid (RUNS), POOL_FILES, START_MODEL, PAIRS_FILE, FOUR_EPOCHS
+load_plan src.guiding.plan  # every setting, checked; KNOWN, HF_HUB_OFFLINE, the grid (RUNS), POOL_FILES, START_MODEL, PAIRS_FILE, FOUR_EPOCHS
 # an endpoint's limits: a remote API gets the original's (80 requests/min, 8 in flight); a server on
 # this machine (localhost, 127.x, ::1) no rate limit and 64 in flight (vLLM batches them); API_* win
 local_url() { [[ "$1" =~ ^https?://(localhost|127\.[0-9.]+|\[::1\]|0\.0\.0\.0)(:|/|$) ]]; }
-[ "$DEMO" = 1 ] || hub_access "$STUDENT_BASE" "${TEACHER_DIR:-}" "${JUDGE_DIR:-}" $( [ -n "$POOL" ] && echo "$COUNTER" "$HINT_COUNTER") \
-  $(for kv in $BENCHES; do echo "${kv#*=}"; done)
 setup_processes
 has_baseline() { [[ " $BASELINES " == *" $1 "* ]]; }
 

@@ -34,10 +34,10 @@ die() { echo "error: $*" >&2; exit 2; }
 preamble() {  # every run script first: strict mode, the repository as working folder, the main environment's
   # Python (W2S_VENV: another one), the hub offline unless an input needs it, no tokenizer threads
   set -euo pipefail
-  ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)  # symlinks resolved, as the Python plans see it
   cd "$ROOT"
   PY=${W2S_VENV:-$ROOT/.venv}/bin/python
-  HF_OFFLINE_GIVEN=${HF_HUB_OFFLINE+1}  # the user's own HF_HUB_OFFLINE wins over hub_access
+  export HF_OFFLINE_GIVEN=${HF_HUB_OFFLINE+1}  # the user's own HF_HUB_OFFLINE wins over hub_access and the plans
   export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
 }
 
@@ -58,14 +58,15 @@ train_step() {  # train_step STAGE DATASET BASE OUT [key=value ...]: one trainin
 }
 
 infer_jobs() {  # infer_jobs BENCH MODEL TP JOBS [option ...]: src.inference over every job of JOBS ("OUT DATA ADAPTER
-  # ..." in threes; paths without spaces) in one model load; TP GPUs when GPUS are set; INFER_ARGS last (they win)
+  # ..." in threes; paths without spaces) in one model load; TP GPUs when GPUS are set; INFER_ARGS before the
+  # stage's own options (a stage's sampling, seeds and prompts win over them)
   local bench=$1 model=$2 tp=$3 words jobs=() gpu=() k
   read -r -a words <<<"$4"; shift 4
   for ((k = 0; k < ${#words[@]}; k += 3)); do jobs+=(--job "${words[k]}" "${words[k+1]}" "${words[k+2]}"); done
   [ -n "$tp" ] && [ -n "${GPUS:-}" ] && gpu+=(--tensor_parallel_size "$tp")
   [ -n "${GPU_MEMORY_UTILIZATION:-}" ] && gpu+=(--gpu_memory_utilization "$GPU_MEMORY_UTILIZATION")
   # shellcheck disable=SC2086
-  "$PY" -m src.inference --benchmark "$bench" --model_dir "$model" "${jobs[@]}" --quiet "${gpu[@]}" "$@" ${INFER_ARGS:-}
+  "$PY" -m src.inference --benchmark "$bench" --model_dir "$model" "${jobs[@]}" --quiet "${gpu[@]}" ${INFER_ARGS:-} "$@"
 }
 
 hub_access() {  # hub_access INPUT...: the hub offline (HF_HUB_OFFLINE=1) unless an input needs it: "hub",
@@ -178,7 +179,8 @@ start_run() {  # start_run LABEL
     case $v in FORCE|REDO|STAGES|RECIPE|PLAN) continue ;; esac
     printf '%s=%q\n' "$v" "${!v:-}"
   done)
-  if [ -f "$RUN/config.env" ] && [ "$config" != "$(cat "$RUN/config.env")" ]; then
+  # compared as sets of lines: a version that lists the settings in another order changes nothing
+  if [ -f "$RUN/config.env" ] && [ "$(sort <<<"$config")" != "$(sort "$RUN/config.env")" ]; then
     # a finished stage made with other settings must not be reused silently: say which differ and stop,
     # unless the run is told what to redo
     # settings in both records whose values differ (a setting new to this version, absent from an older

@@ -10,8 +10,8 @@
     python scripts/train.py --record [--threads N] CONFIG ...            # write OUT/training.meta.json
 
 scripts/train.sh runs a step between the last two: a step whose record (src/provenance.py) shows the
-same data, models, settings, training code and processes is skipped; a changed one loses its old
-output (a folder that holds a record is this project's) and trains again.
+same data, models, settings, training code and processes is skipped; a changed one's old output (a
+folder that holds a record is this project's) is set aside as OUT.replaced while it trains again.
 
 The ``vanilla`` template (prompt text, then response text, then EOS; no system text, no role tags,
 no BOS from the template) no longer exists in LLaMA-Factory by name, so it is registered here
@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -253,8 +254,9 @@ def made_by(config: dict, export: bool, threads: int | None) -> tuple[dict, dict
 
 def record_step(argv: list[str], skip: bool) -> int:
     """``--skip_if_trained``: exit 0 when OUT's record (OUT/training.meta.json) matches this step, after
-    saying so; otherwise TRAIN_AGAIN, after removing an OUT whose record names another step.
-    ``--record``: write the record of the step that just finished."""
+    saying so; otherwise TRAIN_AGAIN, after setting aside an OUT whose record names another step
+    (OUT.replaced: a failed retraining leaves the earlier model there). ``--record``: write the record
+    of the step that just finished and remove what it replaced."""
     threads = None
     if "--threads" in argv:
         k = argv.index("--threads")
@@ -264,8 +266,10 @@ def record_step(argv: list[str], skip: bool) -> int:
     out = Path(str(config["export_dir" if export else "output_dir"]))
     made, paths = made_by(config, export, threads)
     target = out / provenance.TRAINING_RECORD
+    replaced = out.with_name(out.name + ".replaced")
     if not skip:
         provenance.write(target, made, paths, code_version=provenance.code_version(ROOT))
+        shutil.rmtree(replaced, ignore_errors=True)
         return 0
     old = provenance.read(target)
     if old is None:
@@ -274,9 +278,10 @@ def record_step(argv: list[str], skip: bool) -> int:
     if not changed:
         print(f"[train] {out}: trained before on the same data, base model and settings (skipped)", flush=True)
         return 0
-    print(f"[train] {out}: its {', '.join(changed)} changed since it was trained: training again", flush=True)
-    import shutil
-    shutil.rmtree(out, ignore_errors=True)  # this project's output (it holds a record): nothing of the old step stays
+    print(f"[train] {out}: its {', '.join(changed)} changed since it was trained: training again "
+          f"(the earlier one kept as {replaced.name} until this one is recorded)", flush=True)
+    shutil.rmtree(replaced, ignore_errors=True)
+    out.rename(replaced)  # this project's output (it holds a record): nothing of the old step is mixed into the new
     return TRAIN_AGAIN
 
 

@@ -144,13 +144,18 @@ fi
 STEP=("${CONFIGS[@]}" "${ARGS[@]}" "${LAUNCH_ARGS[@]}" "$@")
 
 # the step's record (OUT/training.meta.json: src/provenance.py): a step trained before on the same data,
-# models, settings, training code and processes is skipped; a changed one loses its old output first
+# models, settings, training code and processes is skipped; a changed one's old output is set aside
+# (OUT.replaced, removed once the new step is recorded). Node 0 alone decides: the other nodes of a
+# multi-node step join whatever node 0 starts (with HOSTS, node 0 starts them only when it trains)
 RECORD=(--threads "$OMP_NUM_THREADS")
 if [ -n "${GPUS:-}" ] || [ "$NGPU" -ge 1 ]; then RECORD=(); fi  # float sums on GPUs do not follow the CPU threads
 WORLD=$((N * NNODES)) rc=0
-WORLD_SIZE=$WORLD "$TPY" "$ROOT/scripts/train.py" --skip_if_trained "${RECORD[@]}" "${STEP[@]}" || rc=$?
-[ "$rc" = 0 ] && exit 0
-[ "$rc" = 10 ] || exit "$rc"
+[ "$STAGE" != export ] || WORLD=1  # a merge is one process
+if [ "${NODE_RANK:-0}" = 0 ]; then
+  WORLD_SIZE=$WORLD "$TPY" "$ROOT/scripts/train.py" --skip_if_trained "${RECORD[@]}" "${STEP[@]}" || rc=$?
+  [ "$rc" = 0 ] && exit 0
+  [ "$rc" = 10 ] || exit "$rc"
+fi
 
 if [ "$MODE" = torchrun ]; then launch "$N" "${STEP[@]}"; else "$TPY" "$ROOT/scripts/train.py" "${STEP[@]}"; fi
 # node 0 records the finished step (the other nodes share its filesystem)

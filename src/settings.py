@@ -11,6 +11,7 @@ default or a rule; the run folder gets it as ``config.json`` (``to_json``), whic
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -152,6 +153,31 @@ def cpu_threads_default(gpus: str) -> str:
     if gpus or has_gpu():
         return ""
     return os.environ.get("OMP_NUM_THREADS") or str(len(os.sched_getaffinity(0)))
+
+
+def hub_offline(env: Mapping[str, str], inputs, demo: bool = False) -> str:
+    """HF_HUB_OFFLINE for a run (the run script exports it): "1" unless an input needs the hub ("hub",
+    "--hub", or a name that is no local path, such as org/model); the demo's inputs are local; the
+    user's own HF_HUB_OFFLINE wins (HF_OFFLINE_GIVEN)."""
+    if env.get("HF_OFFLINE_GIVEN") or demo:
+        return env.get("HF_HUB_OFFLINE", "1")
+    need = any(v in ("hub", "--hub") or (v not in ("", "none", "-") and not os.path.exists(v)) for v in inputs)
+    return "0" if need else "1"
+
+
+@contextlib.contextmanager
+def hub_mode(offline: str):
+    """HF_HUB_OFFLINE as the run will have it, while the plan reads model configs (tensor-parallel
+    sizes of hub models); restored afterwards."""
+    before = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = offline
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = before
 
 
 def tp_size(model: str | None, gpus: str) -> str:

@@ -29,6 +29,18 @@ def test_guiding_defaults_grid_and_derived_settings():
     assert four.four_epochs == "6"
 
 
+def test_the_hub_is_offline_unless_an_input_needs_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    local = {**GUIDING, "STUDENT_BASE": str(tmp_path), "BENCHES": f"math500={tmp_path}"}
+    assert guiding.resolve(local)[0].offline == "1"
+    assert guiding.resolve({**local, "BENCHES": f"math500={tmp_path} sat=hub"})[0].offline == "0"
+    assert guiding.resolve({**local, "STUDENT_BASE": "org/model"})[0].offline == "0"  # a hub id
+    given = {**local, "STUDENT_BASE": "org/model", "HF_OFFLINE_GIVEN": "1", "HF_HUB_OFFLINE": "1"}
+    assert guiding.resolve(given)[0].offline == "1"  # the user's own value wins
+    assert alice.resolve({**ALICE, "TEACHER_BASE": str(tmp_path), "STUDENT_BASE": str(tmp_path), "SUMMARISER": str(tmp_path),
+                          "SOURCE": str(tmp_path), "DATASET": "triviaqa"})[0].offline == "1"  # the default embedder is local
+
+
 def test_guiding_every_bad_setting_named_at_once():
     _, errors = guiding.resolve({**GUIDING, "ERS": "0 5", "KINDS": "hard easy", "CHECKS": "yes", "TEACHER_TT": "1",
                                  "JUDGE_MODEL": "gpt", "LLM_MAX_FAILED": "2", "POOL": "/nowhere/*.jsonl"})

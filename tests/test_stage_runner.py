@@ -11,10 +11,11 @@ DRIVER = r"""
 set -euo pipefail
 ROOT=$1; RUN=$2; PY=true
 source "$ROOT/scripts/stage_runner.sh"
-KNOWN="A_SETTING FORCE REDO STAGES PLAN"
+KNOWN="A_SETTING B_SETTING FORCE REDO STAGES PLAN"
 STAGE_LIST="one two three"
 STAGE_SHOW="^\[stub\]"
 A_SETTING=${A_SETTING:-x}
+B_SETTING=${B_SETTING:-b}
 stage_outputs() { echo "$RUN/out/$1"; }
 work() {
   mkdir -p "$RUN/out"; echo "[stub] $1"
@@ -35,7 +36,7 @@ stage three three
 def run(tmp_path, **env):
     driver = tmp_path / "driver.sh"
     driver.write_text(DRIVER)
-    e = {k: v for k, v in os.environ.items() if k not in ("FORCE", "REDO", "STAGES", "PLAN", "A_SETTING")}
+    e = {k: v for k, v in os.environ.items() if k not in ("FORCE", "REDO", "STAGES", "PLAN", "A_SETTING", "B_SETTING")}
     proc = subprocess.run(["bash", str(driver), str(ROOT), str(tmp_path / "run")], env={**e, **env},
                           capture_output=True, text=True)
     ran = (tmp_path / "run/ran").read_text().split() if (tmp_path / "run/ran").exists() else []
@@ -78,6 +79,15 @@ def test_a_changed_setting_stops_the_run_until_told_what_to_redo(tmp_path):
     assert proc.returncode == 0 and ran == ["two", "three"] and lines(tmp_path, "two") == ["two y"]
     assert "A_SETTING=y" in (tmp_path / "run/config.env").read_text()
     assert any(p.name.startswith("config.") for p in (tmp_path / "run/logs").iterdir())  # the earlier record kept
+
+
+def test_a_record_in_another_order_is_no_change(tmp_path):
+    """A version that lists the settings in another order (config.env compared as a set of lines)."""
+    assert run(tmp_path)[0].returncode == 0
+    config = tmp_path / "run/config.env"
+    config.write_text("".join(reversed(config.read_text().splitlines(keepends=True))))
+    proc, ran = run(tmp_path)
+    assert proc.returncode == 0 and ran == [] and "settings" not in proc.stdout
 
 
 def test_bad_names_and_plan(tmp_path):

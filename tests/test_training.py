@@ -221,7 +221,7 @@ def test_a_step_trained_before_is_skipped_and_a_changed_one_trained_again(setup,
     (out / "stale.txt").write_text("from the earlier step")
     changed = train("stage1_sft", "toy_sft", setup["model"], out, *FAST, "learning_rate=0.05")
     assert f"{out}: its settings changed since it was trained: training again" in changed.stdout
-    assert not (out / "stale.txt").exists()
+    assert not (out / "stale.txt").exists() and not (tmp_path / "sft.replaced").exists()  # set aside, then removed
     assert json.loads((out / "training.meta.json").read_text())["made_by"]["settings"]["learning_rate"] == 0.05
     merged_again = train("export", "-", setup["model"], merged, out)
     assert f"{merged}: its adapters changed since it was trained: training again" in merged_again.stdout

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..eval.alice_answers import DATASETS, RULES
-from ..settings import RunSettings, cpu_threads_default, main_for, read, setting, shell, to_json, tp_size
+from ..settings import RunSettings, cpu_threads_default, hub_mode, hub_offline, main_for, read, setting, shell, to_json, tp_size
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = (r"^(TEACHER_|STUDENT_|MID_|SUMMARI|EMBED|N_SAMPLE|MAX_TOKEN|BASELINE|CASCADE|FINETUNE|TRAIN_|INFER_|KEEP_|LIMIT_|"
@@ -66,6 +66,7 @@ class AliceSettings(RunSettings):
 @dataclass(frozen=True)
 class AlicePlan:
     settings: AliceSettings
+    offline: str  # HF_HUB_OFFLINE: "0" when an input is on the hub
 
     @property
     def run(self) -> Path:
@@ -111,7 +112,7 @@ class AlicePlan:
         d, o = self.run / "data", self.run / "outputs"
         lines = [f"{model} {tp or '-'} " + " ".join(f"{o / n / 'output.jsonl'} {d / 'eval.jsonl'} -" for n in names)
                  for (model, tp), names in groups.items()]
-        return shell(self.settings, {"BENCH": self.bench, "SAMPLE_SEEDS": " ".join(map(str, self.sample_seeds)),
+        return shell(self.settings, {"HF_HUB_OFFLINE": self.offline, "BENCH": self.bench, "SAMPLE_SEEDS": " ".join(map(str, self.sample_seeds)),
                                      "EVAL_GROUPS": "\n".join(lines)})
 
     def config(self) -> dict:
@@ -156,16 +157,19 @@ def resolve(env: Mapping[str, str]) -> tuple[AlicePlan | None, list[str]]:
     errors += s.check_processes()
     if errors:
         return None, errors
+    # before a model's config is read for its tensor-parallel size (the embedder as given: the default is local)
+    offline = hub_offline(env, [s.SOURCE, s.TEACHER_BASE, s.STUDENT_BASE, s.MID_BASE, s.SUMMARISER, s.EMBEDDER], s.DEMO)
     models = "demo" if s.DEMO else f"{Path(s.TEACHER_BASE).name}_{Path(s.STUDENT_BASE).name}"
-    s = dataclasses.replace(
-        s, RUN=s.RUN or str(ROOT / "runs" / f"alice_{s.DATASET}_{models}"),
-        TEACHER_FINETUNE=s.TEACHER_FINETUNE or s.FINETUNE,
-        TEACHER_TRAIN_ARGS=s.TRAIN_ARGS if s.TEACHER_TRAIN_ARGS is None else s.TEACHER_TRAIN_ARGS,
-        EMBEDDER=s.EMBEDDER or (str(DEFAULT_EMBEDDER) if s.DATASET in QA_DATASETS else ""),
-        TEACHER_TP=s.TEACHER_TP or tp_size(s.TEACHER_BASE, s.GPUS), STUDENT_TP=s.STUDENT_TP or tp_size(s.STUDENT_BASE, s.GPUS),
-        MID_TP=s.MID_TP or tp_size(s.MID_BASE, s.GPUS), SUMMARISER_TP=s.SUMMARISER_TP or tp_size(s.SUMMARISER, s.GPUS),
-        THREADS=s.THREADS or cpu_threads_default(s.GPUS))
-    return AlicePlan(s), []
+    with hub_mode(offline):  # the models' configs, for their tensor-parallel sizes, read as the run will
+        s = dataclasses.replace(
+            s, RUN=s.RUN or str(ROOT / "runs" / f"alice_{s.DATASET}_{models}"),
+            TEACHER_FINETUNE=s.TEACHER_FINETUNE or s.FINETUNE,
+            TEACHER_TRAIN_ARGS=s.TRAIN_ARGS if s.TEACHER_TRAIN_ARGS is None else s.TEACHER_TRAIN_ARGS,
+            EMBEDDER=s.EMBEDDER or (str(DEFAULT_EMBEDDER) if s.DATASET in QA_DATASETS else ""),
+            TEACHER_TP=s.TEACHER_TP or tp_size(s.TEACHER_BASE, s.GPUS), STUDENT_TP=s.STUDENT_TP or tp_size(s.STUDENT_BASE, s.GPUS),
+            MID_TP=s.MID_TP or tp_size(s.MID_BASE, s.GPUS), SUMMARISER_TP=s.SUMMARISER_TP or tp_size(s.SUMMARISER, s.GPUS),
+            THREADS=s.THREADS or cpu_threads_default(s.GPUS))
+    return AlicePlan(s, offline), []
 
 
 def main(argv=None) -> int:

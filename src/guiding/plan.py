@@ -20,7 +20,7 @@ from typing import Mapping
 
 import yaml
 
-from ..settings import RunSettings, cpu_threads_default, main_for, read, setting, shell, to_json, tp_size
+from ..settings import RunSettings, cpu_threads_default, hub_mode, hub_offline, main_for, read, setting, shell, to_json, tp_size
 from .benchmarks import NAMES as BENCH_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,6 +93,7 @@ class GuidingSettings(RunSettings):
 class GuidingPlan:
     settings: GuidingSettings
     runs: tuple[str, ...]        # the trained models' names, in order
+    offline: str                 # HF_HUB_OFFLINE: "0" when an input is on the hub
     pool_files: tuple[str, ...]  # POOL's files, globs expanded
     teacher_tp: str              # an in-process teacher's / judge's tensor-parallel size on GPUs
     judge_tp: str
@@ -120,7 +121,7 @@ class GuidingPlan:
         return str(self.run / "models" / (f"{name}_merged" if self.settings.FINETUNE == "lora" else name))
 
     def shell(self) -> str:
-        extra = {"RUNS": " ".join(self.runs), "teacher_tp": self.teacher_tp, "judge_tp": self.judge_tp,
+        extra = {"HF_HUB_OFFLINE": self.offline, "RUNS": " ".join(self.runs), "teacher_tp": self.teacher_tp, "judge_tp": self.judge_tp,
                  "FOUR_EPOCHS": self.four_epochs, "PAIRS_FILE": self.pairs_file, "START_MODEL": self.start_model,
                  "BENCH_NAMES": " ".join(self.bench_names)}
         sets = " ".join(f"[{r}]={set_of(r)}" for r in self.runs)  # run -> the dataset it trains on
@@ -192,10 +193,15 @@ def resolve(env: Mapping[str, str]) -> tuple[GuidingPlan | None, list[str]]:
         errors += [f"POOL file {f} not found" for f in pool_files if not Path(f).is_file()]
     if errors:
         return None, errors
-    s = dataclasses.replace(s, STUDENT_TP=s.STUDENT_TP or tp_size(s.STUDENT_BASE, s.GPUS),
-                            THREADS=s.THREADS or cpu_threads_default(s.GPUS))
+    inputs = [s.STUDENT_BASE, s.TEACHER_DIR, s.JUDGE_DIR, *((s.COUNTER, s.HINT_COUNTER) if s.POOL else ()),
+              *(kv.split("=", 1)[1] for kv in s.BENCHES)]
+    offline = hub_offline(env, inputs, s.DEMO)
+    with hub_mode(offline):  # the models' configs, for their tensor-parallel sizes, read as the run will
+        s = dataclasses.replace(s, STUDENT_TP=s.STUDENT_TP or tp_size(s.STUDENT_BASE, s.GPUS),
+                                THREADS=s.THREADS or cpu_threads_default(s.GPUS))
+        teacher_tp, judge_tp = tp_size(s.TEACHER_DIR, s.GPUS), tp_size(s.JUDGE_DIR, s.GPUS)
     runs = grid(s)
-    return GuidingPlan(s, runs, pool_files, tp_size(s.TEACHER_DIR, s.GPUS), tp_size(s.JUDGE_DIR, s.GPUS),
+    return GuidingPlan(s, runs, offline, pool_files, teacher_tp, judge_tp,
                        doubled_epochs(s.TRAIN_ARGS) if "hard_er50_4epochs" in runs else ""), []
 
 
