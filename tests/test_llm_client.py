@@ -186,7 +186,7 @@ def test_guiding_steps_against_the_server(server, chat_tiny, tmp_path):
     model: it answers everything with "#### n", so decompositions are unparseable, judgements are
     not verdicts, and every unit falls back to the style transfer; the counts say so, and a rerun
     sends nothing."""
-    from src.guiding import decompose, pairs, pool, teacher
+    from src.guiding import decompose, judge, pairs, pool, teacher
     from src.jsonio import read_jsonl, write_jsonl
     write_jsonl(tmp_path / "in.jsonl", [{"ori_id": f"t{i}", "question": f"What is {i} plus {i + 1}?",
                                          "positive answer": f"{i} + {i + 1} = \\boxed{{{2 * i + 1}}}"} for i in range(3)])
@@ -203,7 +203,7 @@ def test_guiding_steps_against_the_server(server, chat_tiny, tmp_path):
     rows = read_jsonl(d / "t/samples.jsonl")
     assert [(r["ori_id"], r["sub_idx"]) for r in rows] == [("t0", 0), ("t1", 0), ("t2", 0)]
     assert all(len(r["samples"]) == 2 and all(r["samples"]) and r["hint_tokens"] > 0 for r in rows)
-    assert teacher.main(["judge", "--samples", str(d / "t/samples.jsonl"), "--out", str(d / "t"), "--max_tokens", "8", *http]) == 0
+    assert judge.main(["--samples", str(d / "t/samples.jsonl"), "--out", str(d / "t"), "--max_tokens", "8", *http]) == 0
     judged = read_jsonl(d / "t/judged.jsonl")
     assert all(r["judgements"] == [None, None] for r in judged)  # "#### 5" is not a verdict
     # greedy: at T 1.0 the tiny model now and then ends at once, an empty answer that counts as a failure
