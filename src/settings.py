@@ -21,9 +21,6 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-KINDS = (str, int, float, bool, list)
-
-
 @dataclass(frozen=True)
 class Spec:
     help: str

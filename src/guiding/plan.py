@@ -176,15 +176,11 @@ def resolve(env: Mapping[str, str]) -> tuple[GuidingPlan | None, list[str]]:
         errors.append("set STUDENT_BASE (the strong student), or RECIPE=<name>")
         return None, errors
     run = s.RUN or str(ROOT / "runs" / ("guiding_demo" if s.DEMO else f"guiding_{Path(s.STUDENT_BASE).name}"))
-    inputs = Path(run) / "data" / "input"
-    change = {"RUN": run, "STAGE1_ARGS": s.TRAIN_ARGS if s.STAGE1_ARGS is UNSET else s.STAGE1_ARGS}
-    if s.DEMO:  # the demo's generated data (stage data writes it)
-        change.update(POOL=str(inputs / "pool.jsonl") if s.POOL is UNSET else s.POOL,
-                      PAIRS=str(inputs / "task_sol_pairs.jsonl") if s.PAIRS is UNSET else s.PAIRS,
-                      BASE_SET=str(inputs / "base_set.json") if s.BASE_SET is UNSET else s.BASE_SET,
-                      BENCHES=s.BENCHES or (f"math500={inputs / 'eval.jsonl'}",))
-    s = dataclasses.replace(s, **change)
-    s = dataclasses.replace(s, POOL=s.POOL or "", PAIRS=s.PAIRS or "", BASE_SET=s.BASE_SET or "")
+    demo = Path(run) / "data" / "input"  # the demo's generated data (stage data writes it)
+    unset = {"POOL": demo / "pool.jsonl", "PAIRS": demo / "task_sol_pairs.jsonl", "BASE_SET": demo / "base_set.json"}
+    change = {k: getattr(s, k) if getattr(s, k) is not UNSET else str(v) if s.DEMO else "" for k, v in unset.items()}
+    s = dataclasses.replace(s, **change, RUN=run, STAGE1_ARGS=s.TRAIN_ARGS if s.STAGE1_ARGS is UNSET else s.STAGE1_ARGS,
+                            BENCHES=s.BENCHES or ((f"math500={demo / 'eval.jsonl'}",) if s.DEMO else ()))
     if not (s.JUDGE_URL or s.JUDGE_DIR):  # the teacher judges
         s = dataclasses.replace(s, JUDGE_URL=s.TEACHER_URL, JUDGE_MODEL=s.TEACHER_MODEL, JUDGE_DIR=s.TEACHER_DIR)
     errors += check(s, env)
@@ -193,9 +189,8 @@ def resolve(env: Mapping[str, str]) -> tuple[GuidingPlan | None, list[str]]:
         errors += [f"POOL file {f} not found" for f in pool_files if not Path(f).is_file()]
     if errors:
         return None, errors
-    inputs = [s.STUDENT_BASE, s.TEACHER_DIR, s.JUDGE_DIR, *((s.COUNTER, s.HINT_COUNTER) if s.POOL else ()),
-              *(kv.split("=", 1)[1] for kv in s.BENCHES)]
-    offline = hub_offline(env, inputs, s.DEMO)
+    offline = hub_offline(env, [s.STUDENT_BASE, s.TEACHER_DIR, s.JUDGE_DIR, *((s.COUNTER, s.HINT_COUNTER) if s.POOL else ()),
+                                *(kv.split("=", 1)[1] for kv in s.BENCHES)], s.DEMO)
     with hub_mode(offline):  # the models' configs, for their tensor-parallel sizes, read as the run will
         s = dataclasses.replace(s, STUDENT_TP=s.STUDENT_TP or tp_size(s.STUDENT_BASE, s.GPUS),
                                 THREADS=s.THREADS or cpu_threads_default(s.GPUS))
