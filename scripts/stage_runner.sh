@@ -2,18 +2,18 @@
 # The resumable stage runner shared by every method's run script (sourced, not run).
 #
 # First: preamble (strict mode, ROOT, PY, the hub offline). Settings next (before RUN exists):
-#   check_settings REGEX     an environment variable of these name families that is not in KNOWN stops
-#                            the run (a misspelled setting must not be silently ignored)
 #   load_recipe DEMO_FILES   source $RECIPE (a file, or scripts/recipes/<name>.env); DEMO=1 when it is
 #                            one of DEMO_FILES (offline: it sets up the environments and small models)
-#   load_plan MODULE         the settings resolved and checked by the method's Python plan (Alice, Guiding)
-#   setup_processes          with GPUS, NNODES, NODE_RANK, THREADS set: nodes other than 0 stop (they
-#                            join the training steps), the multi-node settings are exported, CPU
-#                            threads set (THREADS: OMP_NUM_THREADS for training and inference)
+#   load_plan MODULE         the settings resolved and checked by the method's Python plan
+#                            (src/layout.py, src/alice/plan.py, src/guiding/plan.py); a misspelled
+#                            setting of the method's name families stops the run
+#   setup_processes          nodes other than 0 stop (they join the training steps), the multi-node
+#                            settings are exported, CPU threads set (THREADS: OMP_NUM_THREADS)
 #
-# The caller sets RUN (the run folder), PY, KNOWN (its settings' names, recorded in config.env),
-# STAGE_LIST (its stages, in order), STAGE_SHOW (an egrep pattern of log lines worth showing) and
-# defines stage_outputs NAME (prints the paths a redone stage removes first). Then:
+# The plan sets RUN (the run folder) and KNOWN (its settings' names, recorded in config.env); the
+# caller sets STAGE_LIST (its stages, in order, unless the plan does), STAGE_SHOW (an egrep pattern of
+# log lines worth showing) and defines stage_outputs NAME (prints the paths a redone stage removes
+# first). Then:
 #
 #   start_run LABEL          config.env written (earlier settings kept in logs/ when they changed); when
 #                            settings changed after a stage finished, the run stops unless FORCE or
@@ -37,7 +37,7 @@ preamble() {  # every run script first: strict mode, the repository as working f
   ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)  # symlinks resolved, as the Python plans see it
   cd "$ROOT"
   PY=${W2S_VENV:-$ROOT/.venv}/bin/python
-  export HF_OFFLINE_GIVEN=${HF_HUB_OFFLINE+1}  # the user's own HF_HUB_OFFLINE wins over hub_access and the plans
+  export HF_OFFLINE_GIVEN=${HF_HUB_OFFLINE+1}  # the user's own HF_HUB_OFFLINE wins over the plans' rule
   export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
 }
 
@@ -69,25 +69,10 @@ infer_jobs() {  # infer_jobs BENCH MODEL TP JOBS [option ...]: src.inference ove
   "$PY" -m src.inference --benchmark "$bench" --model_dir "$model" "${jobs[@]}" --quiet "${gpu[@]}" ${INFER_ARGS:-} "$@"
 }
 
-hub_access() {  # hub_access INPUT...: the hub offline (HF_HUB_OFFLINE=1) unless an input needs it: "hub",
-  # "--hub", or a name that is no local path (a hub id such as org/model or bert-base-uncased)
-  local v need=0
-  for v in "$@"; do
-    case $v in ""|none|-) continue ;; hub|--hub) need=1 ;; *) [ -e "$v" ] || need=1 ;; esac
-  done
-  [ -n "${HF_OFFLINE_GIVEN:-}" ] || export HF_HUB_OFFLINE=$((1 - need))
-}
 has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; }
 status() {
   if [ "${PLAN:-0}" = 1 ]; then printf '%-22s %s\n' "$1" "$2"; return; fi
   printf '[%s] %-22s %s\n' "$(date +%H:%M:%S)" "$1" "$2" | tee -a "$RUN/logs/status.log"
-}
-
-check_settings() {
-  local v
-  for v in $(compgen -e | grep -E "$1" || true); do
-    [[ " $(echo $KNOWN) " == *" $v "* ]] || die "unknown setting $v (known: $(echo $KNOWN))"
-  done
 }
 
 load_recipe() {
@@ -106,20 +91,10 @@ load_recipe() {
   set +a
 }
 
-tp_size() {  # tp_size MODEL: the largest tensor-parallel size of the GPUS that the model allows (src.engines); "" without GPUS
-  [ -z "${GPUS:-}" ] || "$PY" -m src.engines tp "$1" "$(awk -F, '{print NF}' <<<"$GPUS")"
-}
-
-cpu_threads_default() {  # THREADS' default: every core on a CPU run; nothing on GPUs (per rank there: 1)
-  if [ -n "${GPUS:-}" ] || has_gpu; then echo ""; else echo "${OMP_NUM_THREADS:-$(nproc)}"; fi
-}
-
-setup_processes() {  # GPUS, NNODES, NODE_RANK, THREADS set: the multi-node guard, the exports, CPU threads
-  if [ "$NNODES" -gt 1 ]; then
-    [ -n "${MASTER_ADDR:-}" ] || die "NNODES=$NNODES needs MASTER_ADDR (the address of node 0)"
-    if [ "$NODE_RANK" != 0 ]; then  # only node 0 runs the pipeline; the others join its training steps
-      echo "node $NODE_RANK: run 'bash scripts/train.sh ...' for each training step node 0 starts, or run only node 0 with HOSTS (docs/gpu.md)"; exit 0
-    fi
+setup_processes() {  # after load_plan (GPUS, NNODES, NODE_RANK, THREADS checked): nodes other than 0 stop, the
+  # multi-node settings exported, CPU threads set
+  if [ "$NNODES" -gt 1 ] && [ "$NODE_RANK" != 0 ]; then  # only node 0 runs the pipeline; the others join its training steps
+    echo "node $NODE_RANK: run 'bash scripts/train.sh ...' for each training step node 0 starts, or run only node 0 with HOSTS (docs/gpu.md)"; exit 0
   fi
   export NNODES NODE_RANK
   local v
@@ -131,7 +106,6 @@ setup_processes() {  # GPUS, NNODES, NODE_RANK, THREADS set: the multi-node guar
     # instead of spinning while they wait; spinning threads fight any other busy process for the cores
     # (measured next to another PyTorch job: LoRA SFT 10.8x slower, PASSIVE 1.3x; docs/demo.md,
     # scripts/bench_contention.py)
-    [[ -z "$THREADS" || "$THREADS" =~ ^[1-9][0-9]*$ ]] || die "THREADS is a positive number of CPU threads, not '$THREADS'"
     export OMP_NUM_THREADS=${THREADS:-${OMP_NUM_THREADS:-$(nproc)}} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
   fi
   return 0

@@ -31,7 +31,7 @@ import functools
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from . import benchmarks, provenance
@@ -44,93 +44,108 @@ from .prompts import (DEMO_FILTERS, PROMPT_STYLES, build_demonstrations, chat_pr
                       template_demo_ids)
 
 
-def parse_args(argv=None):
+def opt(default=None, help: str = "", **argparse_kw):
+    """A field of InferenceConfig that is also a command-line option (--NAME, argparse keywords)."""
+    return field(default=default, metadata={"cli": dict(help=help, **argparse_kw)})
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    """Every setting of an inference call: the command line is built from these fields (one option
+    each), and ``resolve`` fills what the user left out from the benchmark (None: its setting)."""
+    benchmark: str | None = opt(help="default: from --dev_set, else gsm8k", choices=benchmarks.names)  # at parse time
+    # the original's flags
+    model_dir: str | None = opt(help="model folder (HF format)")
+    output_file_name: str = opt("output.jsonl")
+    template: str = opt("zero_shot", "zero_shot, icl, or a named demonstration set of the benchmark")
+    dev_set: str | None = opt(help="evaluate data/test/<dev_set>.jsonl")
+    prompt_type: str = opt("zero-shot", choices=("zero-shot", "few-shot"))
+    answer_key: str | None = opt(help="'####' (GSM8K) or 'The answer is:' (MATH); default: the benchmark's")
+    instruction_type: str = opt("direct", choices=("direct",))
+    model_type: str = opt("vllm", "the original's name for --backend", choices=("vllm", "hf"))
+    trust_remote_code: bool = opt(False, "off unless asked (the original: on)", action="store_true")
+    max_tokens: int | None = opt(help="default: the benchmark's (GSM8K 1024, MATH 2048)", type=int)
+    seed: int = opt(42, "engine seed; with --temperature > 0 and no --num_samples, the sample seed", type=int)
+    temperature: float | None = opt(help="default: the benchmark's (greedy for most)", type=float)
+    top_p: float | None = opt(help="default: the benchmark's (1.0 for most)", type=float)
+    top_k: int | None = opt(help="sample from the k most likely tokens (default: the benchmark's; no cut)", type=int)
+    presence_penalty: float = opt(0.0, type=float)
+    frequency_penalty: float = opt(0.0, type=float)
+    stop: tuple | None = opt(help="default: the benchmark's stop strings", nargs="+")
+    stop_eos: bool | None = opt(help="also stop at the tokenizer's EOS text (OlympicArena)", action="store_true")
+    max_num_batched_tokens: int | None = opt(type=int)
+    eval_only: bool = opt(False, action="store_true")
+    # additions
+    backend: str | None = opt(help="generation engine (default: --model_type)", choices=("vllm", "hf"))
+    data_file: str | None = opt(help="any eval-format file (instead of --dev_set)")
+    num_samples: int | None = opt(help="N samples per question in one load -> seed{k}/output.jsonl", type=int)
+    seeds: tuple | None = opt(help="explicit sample seeds (default 0..N-1)", type=int, nargs="+")
+    adapter: str | None = opt(help="LoRA adapter folder applied to --model_dir")
+    job: tuple | None = opt(help="repeatable: several runs (data file, adapter or '-' for the base model) in one model "
+                            "load; replaces --output_file_name/--data_file/--adapter", nargs=3, action="append",
+                            metavar=("OUTPUT_FILE", "DATA_FILE", "ADAPTER"))
+    demos_from: str | None = opt(help="the weak model's answers on train_2 (results.jsonl, or a full-weak .json)")
+    demo_ids: tuple | None = opt(help="demonstration question ids", nargs="+")
+    num_demos: int = opt(4, type=int)
+    demo_seed: int = opt(42, "seed of the demonstration choice (the original: 42)", type=int)
+    demo_filter: str = opt("original", "original: shuffle with the seed, first answers that contain the answer key (the "
+                           "original's procedure); original_correct: the same among answers graded correct (oracle); any / "
+                           "has_answer / correct: a seeded random sample", choices=DEMO_FILTERS)
+    demo_same_question: bool = opt(False, "reproduce the original's OlympicArena template text (the last demonstration's "
+                                   "question before every answer)", action="store_true")
+    limit: int | None = opt(help="only the first N questions", type=int)
+    chunk_size: int | None = opt(help="ignored (every request is in flight at once)", type=int)
+    flush_every: float = opt(2.0, "seconds between appends of finished answers (0: each answer)", type=float)
+    batch_size: int = opt(16, "hf backend batch size", type=int)
+    max_model_len: int | None = opt(type=int)
+    max_num_seqs: int | None = opt(help="vLLM sequences in flight (CPU default 128)", type=int)
+    tensor_parallel_size: int | None = opt(help="default: the largest size the model's heads allow", type=int)
+    data_parallel: str = opt("auto", "replicas of the engine, each answering a share of the questions (one process each; "
+                             "N, or auto: on GPUs the visible GPUs // the tensor-parallel size, on CPU 1)")
+    shard: tuple | None = opt(help=argparse.SUPPRESS, type=int, nargs=2, metavar=("K", "N"))  # a replica's share
+    gpu_memory_utilization: float | None = opt(help="vLLM's share of each GPU's memory (default 0.9)", type=float)
+    dtype: str = opt("auto")
+    no_eval: bool = opt(False, action="store_true")
+    grade_mode: str | None = opt(help="default: the benchmark's", choices=MODES + ("olympic",))
+    prompt_style: str | None = opt(help="qa: 'Question: q\\nAnswer:'; olympic: the row's own prompt + '\\n\\nAnswer:'; "
+                                   "chat: the row's question as one user message in the model's chat template (no stop "
+                                   "strings: the turn ends at EOS); default: the benchmark's", choices=tuple(PROMPT_STYLES))
+    judge: str | None = opt(help="override the benchmark's judge", choices=lambda: tuple(benchmarks.JUDGES))
+    overwrite: bool = opt(False, "discard existing outputs instead of resuming", action="store_true")
+    quiet: bool = opt(False, action="store_true")
+    # resolved, not options
+    bench: benchmarks.Benchmark | None = None   # the benchmark's entry, with --answer_key / --judge applied
+    argv: tuple = ()                            # the command line (what data-parallel replicas run again)
+
+
+def parse_args(argv=None) -> InferenceConfig:
     ap = argparse.ArgumentParser(prog="python -m src.inference", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    a = ap.add_argument
-    a("--benchmark", choices=benchmarks.names(), default=None, help="default: from --dev_set, else gsm8k")
-    # the original's flags (None: the benchmark's setting)
-    a("--model_dir", required=False, default=None, help="model folder (HF format)")
-    a("--output_file_name", default="output.jsonl")
-    a("--template", default="zero_shot", help="zero_shot, icl, or a named demonstration set of the benchmark")
-    a("--dev_set", default=None, help="evaluate data/test/<dev_set>.jsonl")
-    a("--prompt_type", default="zero-shot", choices=("zero-shot", "few-shot"))
-    a("--answer_key", default=None, help="'####' (GSM8K) or 'The answer is:' (MATH); default: the benchmark's")
-    a("--instruction_type", default="direct", choices=("direct",))
-    a("--model_type", default="vllm", choices=("vllm", "hf"), help="the original's name for --backend")
-    a("--trust_remote_code", action="store_true", help="off unless asked (the original: on)")
-    a("--max_tokens", type=int, default=None, help="default: the benchmark's (GSM8K 1024, MATH 2048)")
-    a("--seed", type=int, default=42, help="engine seed; with --temperature > 0 and no --num_samples, the sample seed")
-    a("--temperature", type=float, default=None, help="default: the benchmark's (greedy for most)")
-    a("--top_p", type=float, default=None, help="default: the benchmark's (1.0 for most)")
-    a("--top_k", type=int, default=None, help="sample from the k most likely tokens (default: the benchmark's; no cut)")
-    a("--presence_penalty", type=float, default=0.0)
-    a("--frequency_penalty", type=float, default=0.0)
-    a("--stop", nargs="+", default=None, help="default: the benchmark's stop strings")
-    a("--stop_eos", action="store_true", default=None, help="also stop at the tokenizer's EOS text (OlympicArena)")
-    a("--max_num_batched_tokens", type=int, default=None)
-    a("--eval_only", action="store_true")
-    # additions
-    a("--backend", choices=("vllm", "hf"), default=None, help="generation engine (default: --model_type)")
-    a("--data_file", default=None, help="any eval-format file (instead of --dev_set)")
-    a("--num_samples", type=int, default=None, help="N samples per question in one load -> seed{k}/output.jsonl")
-    a("--seeds", type=int, nargs="+", default=None, help="explicit sample seeds (default 0..N-1)")
-    a("--adapter", default=None, help="LoRA adapter folder applied to --model_dir")
-    a("--job", nargs=3, action="append", metavar=("OUTPUT_FILE", "DATA_FILE", "ADAPTER"), default=None,
-      help="repeatable: several runs (data file, adapter or '-' for the base model) in one model load; "
-           "replaces --output_file_name/--data_file/--adapter")
-    a("--demos_from", default=None, help="the weak model's answers on train_2 (results.jsonl, or a full-weak .json)")
-    a("--demo_ids", nargs="+", default=None, help="demonstration question ids")
-    a("--num_demos", type=int, default=4)
-    a("--demo_seed", type=int, default=42, help="seed of the demonstration choice (the original: 42)")
-    a("--demo_filter", default="original", choices=DEMO_FILTERS,
-      help="original: shuffle with the seed, first answers that contain the answer key (the original's "
-           "procedure); original_correct: the same among answers graded correct (oracle); any / has_answer / "
-           "correct: a seeded random sample")
-    a("--demo_same_question", action="store_true",
-      help="reproduce the original's OlympicArena template text (the last demonstration's question before every answer)")
-    a("--limit", type=int, default=None, help="only the first N questions")
-    a("--chunk_size", type=int, default=None, help="ignored (every request is in flight at once)")
-    a("--flush_every", type=float, default=2.0, help="seconds between appends of finished answers (0: each answer)")
-    a("--batch_size", type=int, default=16, help="hf backend batch size")
-    a("--max_model_len", type=int, default=None)
-    a("--max_num_seqs", type=int, default=None, help="vLLM sequences in flight (CPU default 128)")
-    a("--tensor_parallel_size", type=int, default=None, help="default: the largest size the model's heads allow")
-    a("--data_parallel", default="auto", help="replicas of the engine, each answering a share of the questions "
-      "(one process each; N, or auto: on GPUs the visible GPUs // the tensor-parallel size, on CPU 1)")
-    a("--shard", type=int, nargs=2, default=None, metavar=("K", "N"), help=argparse.SUPPRESS)  # a replica's share
-    a("--gpu_memory_utilization", type=float, default=None, help="vLLM's share of each GPU's memory (default 0.9)")
-    a("--dtype", default="auto")
-    a("--no_eval", action="store_true")
-    a("--grade_mode", default=None, choices=MODES + ("olympic",), help="default: the benchmark's")
-    a("--prompt_style", default=None, choices=tuple(PROMPT_STYLES), help="qa: 'Question: q\\nAnswer:'; "
-      "olympic: the row's own prompt + '\\n\\nAnswer:'; chat: the row's question as one user message in the "
-      "model's chat template (no stop strings: the turn ends at EOS); default: the benchmark's")
-    a("--judge", default=None, choices=tuple(benchmarks.JUDGES), help="override the benchmark's judge")
-    a("--overwrite", action="store_true", help="discard existing outputs instead of resuming")
-    a("--quiet", action="store_true")
-    args = ap.parse_args(argv)
-    args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]  # what replicas run again
-    return resolve(args)
+    for f in fields(InferenceConfig):
+        if "cli" in f.metadata:  # choices given as a function: the registry as it is now (a benchmark registered later)
+            kw = {k: v() if k == "choices" and callable(v) else v for k, v in f.metadata["cli"].items()}
+            ap.add_argument(f"--{f.name}", default=f.default, **kw)
+    ns = vars(ap.parse_args(argv))
+    ns = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v for k, v in ns.items()}
+    return resolve(InferenceConfig(**ns, argv=tuple(str(a) for a in (sys.argv[1:] if argv is None else argv))))
 
 
-def resolve(args):
-    """Fill every setting the user left out from the benchmark."""
+def resolve(args: InferenceConfig) -> InferenceConfig:
+    """Every setting the user left out, from the benchmark."""
     b = benchmarks.resolve(args.benchmark or benchmarks.for_dev_set(args.dev_set), args.answer_key, args.judge)
-    args.bench = b
-    args.benchmark = b.name
-    args.answer_key = b.answer_key
-    args.prompt_style = args.prompt_style or b.prompt_style
-    if args.stop is None:  # a chat turn ends at the model's EOS, not at the benchmark's stop words
-        args.stop = [] if args.prompt_style == "chat" else list(b.stop)
-    args.stop_eos = b.stop_eos if args.stop_eos is None else args.stop_eos
-    args.max_tokens = b.max_tokens if args.max_tokens is None else args.max_tokens
-    for key in ("temperature", "top_p", "top_k"):  # the benchmark's decoding unless the command gives its own
-        if getattr(args, key) is None:
-            setattr(args, key, getattr(b, key))
-    if args.demo_ids:  # row ids are indices; OlympicArena's named ids are question ids
-        args.demo_ids = [int(x) if x.lstrip("-").isdigit() else x for x in args.demo_ids]
-    return args
+    style = args.prompt_style or b.prompt_style
+    return replace(
+        args, bench=b, benchmark=b.name, answer_key=b.answer_key, prompt_style=style,
+        # a chat turn ends at the model's EOS, not at the benchmark's stop words
+        stop=args.stop if args.stop is not None else (() if style == "chat" else tuple(b.stop)),
+        stop_eos=b.stop_eos if args.stop_eos is None else args.stop_eos,
+        max_tokens=b.max_tokens if args.max_tokens is None else args.max_tokens,
+        # the benchmark's decoding unless the command gives its own
+        temperature=b.temperature if args.temperature is None else args.temperature,
+        top_p=b.top_p if args.top_p is None else args.top_p,
+        top_k=b.top_k if args.top_k is None else args.top_k,
+        # row ids are indices; OlympicArena's named ids are question ids
+        demo_ids=args.demo_ids and tuple(int(x) if x.lstrip("-").isdigit() else x for x in args.demo_ids))
 
 
 @dataclass

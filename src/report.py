@@ -13,7 +13,6 @@ run's files, with the same grader the run used.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from . import benchmarks
 from .layout import EVALUATIONS
 from .eval import extract_pred, normalize_final_answer
 from .jsonio import read_json_list, read_jsonl, write_json
-from .provenance import run_settings
+from .provenance import run_plan
 
 MODELS = EVALUATIONS  # (label, outputs/<name>), defined with the run layout
 
@@ -193,13 +192,13 @@ def plot_confidence(bins: dict, passk: dict | None, path: Path) -> None:
 
 
 def run_report(run: Path) -> str:
-    cfg = run_settings(run)
-    ds = cfg.get("DATASET", "gsm8k")
+    plan = run_plan(run, "run_gsm8k.sh / run_math.sh / run_olympic.sh")  # src/layout.py wrote it
+    cfg = plan["settings"]
+    ds = cfg["DATASET"]
     bench = benchmarks.get(ds)
-    lines = [f"# Weak-to-strong report: {run.name}", ""]
-    if cfg:
-        lines += ["Weak model: `" + Path(cfg.get("WEAK_MODEL") or cfg.get("WEAK_BASE", "?")).name + "`, strong model: `"
-                  + Path(cfg.get("STRONG_BASE", "?")).name + f"`, dataset: {ds}" + (" (offline demo data)" if cfg.get("DEMO") == "1" else ""), ""]
+    lines = [f"# Weak-to-strong report: {run.name}", "",
+             "Weak model: `" + Path(cfg["WEAK_MODEL"] or cfg["WEAK_BASE"]).name + "`, strong model: `"
+             + Path(cfg["STRONG_BASE"]).name + f"`, dataset: {ds}" + (" (offline demo data)" if cfg["DEMO"] else ""), ""]
     rows = [(label, m["accuracy"], m["count"], name) for label, name in MODELS
             if (m := _metrics(run, name)) and m.get("accuracy") is not None]
     weak = next((r[1] for r in rows if r[3] == "weak_test"), None)
@@ -265,11 +264,11 @@ def run_report(run: Path) -> str:
                   "", "| majority confidence | questions | majority answer correct |", "|---:|---:|---:|"]
         lines += [f"| {k:.1f} | {n} | {100 * a:.1f} % |" for k, (n, a) in s2["confidence_bins"].items()]
         passk = None
-        s0 = 1000 * int(cfg.get("SEED") or 0)  # the sampling seeds of scripts/pipeline.sh
-        if s2["confidence_bins"] and (run / f"outputs/mplus_samples/seed{s0}/results.jsonl").is_file():
+        seeds = plan["sample_seeds"]  # M_plus's sampling seeds (src/layout.py)
+        if s2["confidence_bins"] and (run / f"outputs/mplus_samples/seed{seeds[0]}/results.jsonl").is_file():
             from .passk import passk_curve
-            n = int(cfg.get("N_SAMPLES") or len(glob.glob(str(run / "outputs/mplus_samples/seed*/results.jsonl"))))
-            passk = passk_curve(run / "outputs/mplus_samples", s0, s0 + n)
+            n = len(seeds)
+            passk = passk_curve(run / "outputs/mplus_samples", seeds[0], seeds[-1] + 1)
             lines += ["", "pass@k of M_plus's samples on train_2: " + ", ".join(f"pass@{k} {100 * v:.1f} %" for k, v in passk.items() if k in (1, 2, 5, n))]
         plot_confidence(s2["confidence_bins"], passk, run / "stage2.png")
         lines += ["", "![stage II](stage2.png)"]
@@ -308,7 +307,7 @@ def main(argv=None) -> int:
     ap.add_argument("run_dir")
     args = ap.parse_args(argv)
     root = Path(args.run_dir)
-    if (root / "data/llama_factory/dataset_info.json").is_file() and not (root / "config.env").is_file() \
+    if (root / "data/llama_factory/dataset_info.json").is_file() and not (root / "config.json").is_file() \
             and (root / "outputs/gsm8k_train_2").is_dir():
         text = upstream_report(root)
         print(text)

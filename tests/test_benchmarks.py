@@ -65,13 +65,13 @@ def test_registry_owns_every_benchmark_setting():
         assert (args.answer_key, args.max_tokens, args.prompt_style, args.stop_eos) == (
             b.answer_key, b.max_tokens, b.prompt_style, b.stop_eos), name
         assert (args.temperature, args.top_p, args.top_k) == (b.temperature, b.top_p, b.top_k), name
-        assert args.stop == ([] if b.prompt_style == "chat" else list(b.stop)), name
+        assert args.stop == (() if b.prompt_style == "chat" else b.stop), name
         assert args.bench.judge_ is benchmarks.JUDGES[b.judge], name
     gsm8k = benchmarks.get("gsm8k")
     try:
         benchmarks.register(replace(gsm8k, max_tokens=7, stop=("STOP",), answer_key="ANSWER:"))
         args = parse_args(["--dev_set", "gsm8k_train_2"])
-        assert (args.max_tokens, args.stop, args.answer_key) == (7, ["STOP"], "ANSWER:")
+        assert (args.max_tokens, args.stop, args.answer_key) == (7, ("STOP",), "ANSWER:")
         assert parse_args(["--dev_set", "gsm8k", "--max_tokens", "9"]).max_tokens == 9  # a flag still wins
     finally:
         benchmarks.register(gsm8k)

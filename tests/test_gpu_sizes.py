@@ -38,12 +38,13 @@ def test_the_run_scripts_use_it(tmp_path):
     out = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "src.engines", "tp", str(config_dir(tmp_path, "Qwen2.5-1.5B")), "8"],
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     assert out == "4"
-    assert '"$PY" -m src.engines tp "$1"' in (ROOT / "scripts/stage_runner.sh").read_text()  # tp_size, shared
-    assert "_TP:-$(tp_size " in (ROOT / "scripts/pipeline.sh").read_text()
-    # the Alice and Guiding plans size every model they load by it
+    # the three methods' plans size every model they load by it
     from src.alice.plan import resolve as alice
     from src.guiding.plan import resolve as guiding
+    from src.layout import resolve as w2sr
     qwen, gpus = str(tmp_path / "Qwen2.5-1.5B"), "0,1,2,3,4,5,6,7"  # written above
+    w, errors = w2sr({"DATASET": "gsm8k", "WEAK_BASE": qwen, "STRONG_BASE": qwen, "GPUS": gpus})
+    assert not errors and (w.settings.STRONG_TP, w.settings.WEAK_TP) == ("4", "1")
     a, errors = alice({"DATASET": "gsm8k", "SOURCE": "hub", "TEACHER_BASE": qwen, "STUDENT_BASE": qwen, "SUMMARISER": qwen,
                        "GPUS": gpus})
     assert not errors and (a.settings.TEACHER_TP, a.settings.STUDENT_TP, a.settings.SUMMARISER_TP, a.settings.MID_TP) == ("4", "4", "4", "")

@@ -170,7 +170,7 @@ def test_merged_adapters_give_the_adapters_answers(gsm8k_run, tiny, tmp_path):
 
 
 @pytest.mark.parametrize("extra,message", [({"WEAK_BASEE": "x"}, "unknown setting WEAK_BASEE"),
-                                           ({"ITER2": "3"}, "ITER2, BASELINES, CEILING, EXPORT, MERGE_ADAPTERS are 0 or 1"),
+                                           ({"ITER2": "3"}, "ITER2 is 0 or 1, not '3'"),
                                            ({"DATA_SUBSET": "10 10"}, "DATA_SUBSET is three numbers"),
                                            ({"DATA_SUBSETS": "1 1 1"}, "unknown setting DATA_SUBSETS"),
                                            ({"REDO": "pair"}, "unknown stage 'pair'"),

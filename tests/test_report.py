@@ -5,13 +5,16 @@ import json
 import pytest
 
 from src.jsonio import write_json, write_jsonl
+from src.layout import resolve
 from src.report import bootstrap, run_report
 
 
 def fake_run(tmp_path, correct: dict[str, int], n: int = 40, ds: str = "gsm8k"):
     run = tmp_path / "run"
     (run).mkdir()
-    (run / "config.env").write_text(f"DATASET={ds}\nWEAK_BASE=/m/weak\nWEAK_MODEL=''\nSTRONG_BASE=/m/strong\n")
+    plan, errors = resolve({"DATASET": ds, "WEAK_BASE": "/m/weak", "STRONG_BASE": "/m/strong", "RUN": str(run)})
+    assert not errors
+    write_json(run / "config.json", plan.config())  # as the run scripts write it
     for name, k in correct.items():
         rows = [{"id": i, "prompt": "q", "response": "r", "pred": "1", "gold": "1", "result": i < k} for i in range(n)]
         write_jsonl(run / "outputs" / name / "results.jsonl", rows)

@@ -107,3 +107,22 @@ def test_the_command_line_gives_shell_assignments_or_every_error(tmp_path):
                          env={"PATH": "/usr/bin:/bin", **ALICE, "N_SAMPLES": "0", "KEEP_INVALID": "2"})
     assert bad.returncode == 2 and not bad.stdout
     assert bad.stderr.splitlines() == ["error: N_SAMPLES is a positive number, not '0'", "error: KEEP_INVALID is 0 or 1, not '2'"]
+
+
+def test_w2sr_defaults_come_from_the_benchmark_and_every_bad_setting_is_named_at_once():
+    from src import layout
+    math, errors = layout.resolve({"DATASET": "math", "WEAK_BASE": "/m/w", "STRONG_BASE": "/m/s", "SEED": "2", "N_SAMPLES": "3"})
+    assert not errors
+    s = math.settings
+    assert (s.MAX_TOKENS, s.ITER2, s.CEILING, s.DEMO_SEED) == ("2048", False, True, "2")  # MATH: one stage I round
+    assert math.sample_seeds == [2000, 2001, 2002] and math.config()["sample_seeds"] == [2000, 2001, 2002]
+    olympic, errors = layout.resolve({"DATASET": "olympicarena", "WEAK_MODEL": "/m/w", "STRONG_BASE": "/m/s"})
+    assert not errors and (olympic.settings.ITER2, olympic.settings.CEILING) == (True, False)  # no train_2 gold
+    assert olympic.offline == "0"  # OlympicArena without a local copy: from the hub
+    _, errors = layout.resolve({"DATASET": "gsm8k", "WEAK_BASEE": "/m/w", "ITER2": "2", "PREF": "dpo kto",
+                                "STAGE2_START": "fresh", "DATA_SUBSET": "1 2", "NNODES": "2", "THREADS": "0"})
+    text = "\n".join(errors)
+    for message in ("unknown setting WEAK_BASEE", "ITER2 is 0 or 1, not '2'", "PREF holds dpo and/or orpo, not 'kto'",
+                    "STAGE2_START is merged or continue, not 'fresh'", "DATA_SUBSET is three numbers", "set WEAK_BASE",
+                    "set STRONG_BASE", "NNODES=2 needs MASTER_ADDR", "THREADS is a positive number of CPU threads, not '0'"):
+        assert message in text, message
