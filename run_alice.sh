@@ -14,7 +14,9 @@
 #   TEACHER_BASE   the weak teacher (untuned instruct model); STUDENT_BASE the strong student
 #   MID_BASE       cascade Alice's middle model (CASCADE=1)
 #   SUMMARISER     the model that writes the uncertainty statements (the paper: a 70B instruct model)
-#   EMBEDDER       sentence-embedding model folder (HotpotQA, TriviaQA clustering; default: all-MiniLM-L6-v2)
+#   EMBEDDER       sentence-embedding model, a folder or a hub name (HotpotQA, TriviaQA clustering; default:
+#                  all-MiniLM-L6-v2; the original's: hkunlp/instructor-large); EMBED_INSTRUCTION=1 the original's
+#                  instruction before every answer (default: 1 for an INSTRUCTOR model)
 #   CLUSTER_THRESHOLD  the QA clustering's cosine threshold (0.9, the original's for instructor-large; calibrate
 #                  another embedder with python -m src.alice.calibrate, docs/alice.md)
 #   N_SAMPLES      teacher samples per question (100); MAX_TOKENS (4096)
@@ -72,6 +74,7 @@ alice_steps() {
   local dir=$1 samples=$2 questions=$3 student=$4 tp=$5 subset=() embed=() keep=()
   [ "$questions" != "$D/transfer.jsonl" ] && subset=(--subset)
   [ -n "$EMBEDDER" ] && embed=(--embedder "$EMBEDDER")
+  [ "$EMBED_INSTRUCTION" = 1 ] && embed+=(--instruct)
   [ "$KEEP_INVALID" = 1 ] && keep=(--keep_invalid)
   mkdir -p "$dir"
   # shellcheck disable=SC2046

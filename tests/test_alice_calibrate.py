@@ -52,3 +52,43 @@ def test_calibration_on_an_embedder(tmp_path):
     assert result["pairs"] == {"same": 3 * 3, "different": 3 * 9}
     f1 = {r["threshold"]: r["f1"] for r in result["table"]}
     assert result["best"]["f1"] == max(f1.values()) and result["best"]["f1"] > f1[0.9]  # 0.9 is not this embedder's best
+
+
+def test_an_instructor_style_embedder_pools_without_its_instruction(tmp_path):
+    """The original's hkunlp/instructor-large is a sentence-transformers model with a Dense layer after
+    mean pooling, whose instruction is left out of the pooling (the INSTRUCTOR package). Its weights are
+    not offline here, so a model of the same modules is built on MiniLM (random Dense): embed() must go
+    through every module and pool the answer's tokens only, as computed by hand below."""
+    import numpy as np
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Dense, Normalize, Pooling, Transformer
+    from src.alice.cluster import INSTRUCTION, _encoder, embed
+    minilm = str(model_path("all-minilm-l6-v2"))
+    torch.manual_seed(0)
+    word = Transformer(minilm)
+    dense = Dense(384, 16, activation_function=torch.nn.Identity())
+    folder = tmp_path / "instructor-like"
+    SentenceTransformer(modules=[word, Pooling(384, "mean"), dense, Normalize()]).save(str(folder))
+    _encoder.cache_clear()
+    texts, instruction = ["It is Paris.", "Lyon, I think, or maybe Marseille."], INSTRUCTION.format(question="Capital of France?")
+    got = embed(texts, str(folder), instruction)
+
+    from transformers import AutoModel, AutoTokenizer
+    tok, enc = AutoTokenizer.from_pretrained(minilm), AutoModel.from_pretrained(minilm).eval()
+    skip = len(tok(instruction)["input_ids"]) - 1  # [CLS] and the instruction's tokens, not its [SEP]
+    want = []
+    with torch.no_grad():
+        for t in texts:
+            ids = tok(instruction + t, return_tensors="pt")
+            hidden = enc(**ids).last_hidden_state[0, skip:]
+            v = dense.linear(hidden.mean(0))
+            want.append((v / v.norm()).numpy())
+    assert got.shape == (2, 16)
+    np.testing.assert_allclose(got, np.stack(want), atol=1e-5)
+    # without an instruction every token is pooled
+    plain = embed(texts[:1], str(folder))
+    with torch.no_grad():
+        v = dense.linear(enc(**tok(texts[0], return_tensors="pt")).last_hidden_state[0].mean(0))
+    np.testing.assert_allclose(plain[0], (v / v.norm()).numpy(), atol=1e-5)
+    _encoder.cache_clear()

@@ -79,6 +79,9 @@ def test_alice_defaults_evaluation_groups_and_seeds():
     assert evaluated["zero_shot"][0] == "/m/strong"
     qa, _ = alice.resolve({**ALICE, "DATASET": "triviaqa", "TRAIN_ARGS": "a=1"})
     assert qa.settings.EMBEDDER == str(alice.DEFAULT_EMBEDDER) and qa.settings.TEACHER_TRAIN_ARGS == "a=1"
+    assert qa.settings.EMBED_INSTRUCTION is False  # MiniLM: no instruction unless asked
+    instructor, _ = alice.resolve({**ALICE, "DATASET": "triviaqa", "EMBEDDER": "hkunlp/instructor-large"})
+    assert instructor.settings.EMBED_INSTRUCTION is True and instructor.offline == "0"  # the original's, from the hub
     assert qa.settings.TEACHER_FINETUNE == "full"  # FINETUNE's default
     own, _ = alice.resolve({**ALICE, "TRAIN_ARGS": "a=1", "TEACHER_TRAIN_ARGS": "b=2"})
     assert own.settings.TEACHER_TRAIN_ARGS == "b=2"

@@ -126,30 +126,24 @@ def load_samples(samples_dir: Path, ids: list[int], subset: bool = False,
 
 
 def embed(texts: list[str], model_dir: str, instruction: str = "", batch: int = 64):
-    """Mean-pooled sentence embeddings from a transformers encoder whose embedding is its mean-pooled
-    last hidden state (all-MiniLM-L6-v2 and other BERT-style sentence-transformers). ``instruction``
-    is prepended to every text (for an instruction-tuned encoder; MiniLM is not one). The original's
-    hkunlp/instructor-large adds a Dense layer through the INSTRUCTOR package and is not loaded here."""
-    import torch
-    tok, model = _encoder(str(model_dir))
-    vecs = []
-    with torch.no_grad():
-        for k in range(0, len(texts), batch):
-            enc = tok([instruction + t for t in texts[k:k + batch]], padding=True, truncation=True, return_tensors="pt")
-            hidden = model(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).float()
-            vecs.append((hidden * mask).sum(1) / mask.sum(1).clamp(min=1))
-    return torch.cat(vecs).numpy()
+    """Sentence embeddings as the model's own sentence-transformers modules compute them (its pooling,
+    Dense layer and normalisation: hkunlp/instructor-large, the original's, by name or as a folder;
+    all-MiniLM-L6-v2; a plain transformers folder gets mean pooling). ``instruction`` goes before
+    every text and, as the INSTRUCTOR package does, its tokens are left out of the pooling."""
+    model = _encoder(str(model_dir))
+    model.set_pooling_include_prompt(not instruction)
+    return model.encode(list(texts), prompt=instruction or None, batch_size=batch, convert_to_numpy=True,
+                        show_progress_bar=False)
 
 
 @functools.lru_cache(maxsize=1)
 def _encoder(model_dir: str):
-    """The embedder's tokenizer and model, loaded once for every question of a run."""
-    from transformers import AutoModel, AutoTokenizer
-    return AutoTokenizer.from_pretrained(model_dir), AutoModel.from_pretrained(model_dir).eval()
+    """The embedder, loaded once for every question of a run (on a GPU when there is one)."""
+    from sentence_transformers import SentenceTransformer
+    return SentenceTransformer(model_dir)
 
 
-INSTRUCTION = 'Represent the paragraph for the question "{question}": '
+INSTRUCTION = 'Represent the paragraph for the question "{question}":'  # the original's, joined to the text as it is
 
 
 def cluster_all(dataset: str, questions: list[dict], samples: dict[int, list[str]], embedder: str | None = None,
@@ -194,7 +188,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--embedder", default=None, help="sentence-embedding model folder (HotpotQA, TriviaQA)")
     ap.add_argument("--instruct", action="store_true",
-                    help="prepend the original's instructor-style instruction (an instruction-tuned embedder)")
+                    help="the original's instruction before every answer, left out of the pooling (an INSTRUCTOR embedder)")
     ap.add_argument("--subset", action="store_true", help="the questions are a part of the sampled ones")
     ap.add_argument("--seeds", type=int, nargs="+", default=None,
                     help="the sampling seeds to read (default: every seed<k> folder)")

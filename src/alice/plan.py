@@ -38,6 +38,8 @@ class AliceSettings(RunSettings):
     MID_BASE: str = setting("", "cascade Alice's middle model (CASCADE=1)")
     SUMMARISER: str = setting("", "the model that writes the uncertainty statements")
     EMBEDDER: str = setting("", "sentence-embedding model (HotpotQA, TriviaQA clustering; default all-MiniLM-L6-v2)")
+    EMBED_INSTRUCTION: bool | None = setting(None, "1: the original's instruction before every QA answer, left out of the pooling "
+                                             "(default: 1 for an INSTRUCTOR embedder such as hkunlp/instructor-large)", kind=bool)
     CLUSTER_THRESHOLD: float = setting(0.9, "the cosine similarity above which two QA answers are the same (the original's "
                                        "0.9 is instructor-large's: calibrate another embedder, src/alice/calibrate.py)",
                                        kind=float, minimum=0, maximum=1, what="a cosine similarity from 0 to 1")
@@ -166,6 +168,7 @@ def resolve(env: Mapping[str, str]) -> tuple[AlicePlan | None, list[str]]:
             TEACHER_FINETUNE=s.TEACHER_FINETUNE or s.FINETUNE,
             TEACHER_TRAIN_ARGS=s.TRAIN_ARGS if s.TEACHER_TRAIN_ARGS is None else s.TEACHER_TRAIN_ARGS,
             EMBEDDER=s.EMBEDDER or (str(DEFAULT_EMBEDDER) if s.DATASET in QA_DATASETS else ""),
+            EMBED_INSTRUCTION="instructor" in s.EMBEDDER.lower() if s.EMBED_INSTRUCTION is None else s.EMBED_INSTRUCTION,
             TEACHER_TP=s.TEACHER_TP or tp_size(s.TEACHER_BASE, s.GPUS), STUDENT_TP=s.STUDENT_TP or tp_size(s.STUDENT_BASE, s.GPUS),
             MID_TP=s.MID_TP or tp_size(s.MID_BASE, s.GPUS), SUMMARISER_TP=s.SUMMARISER_TP or tp_size(s.SUMMARISER, s.GPUS),
             THREADS=s.THREADS or cpu_threads_default(s.GPUS))
