@@ -195,7 +195,7 @@ def random_adapters(smollm, tmp_path_factory):
 def test_vllm_and_transformers_greedy_rows_identical(tmp_path, smollm, gsm8k_questions, random_adapters):
     """Same prompts, greedy, float32: the base model and two LoRA adapters evaluated in ONE vLLM load
     (--job) write the same rows as transformers evaluating each model on its own."""
-    common = ["--dtype", "float32", "--model_dir", str(smollm), "--max_tokens", "96", "--quiet"]
+    common = ["--dtype", "float32", "--model_dir", str(smollm), "--max_tokens", "48", "--quiet"]
     models = {"base": [], "lora0": ["--adapter", str(random_adapters[0])], "lora1": ["--adapter", str(random_adapters[1])]}
     jobs = []
     for name, extra in models.items():
