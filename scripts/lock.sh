@@ -14,11 +14,12 @@ if [ "$what" = cuda ] || [ "$what" = all ]; then
   [ -x "$UV_VENV/bin/uv" ] || { python3 -m venv "$UV_VENV"; "$UV_VENV/bin/pip" install -q uv; }
   cd scripts/locks
   keep() {  # keep LOCK: the previous lock's pins as constraints (none with LOCK_FRESH=1 or no lock yet)
-    local c; c=$(mktemp)
+    local c; c=$(mktemp "${TMPDIR:-/tmp}/w2s-lock.XXXX")
     [ "${LOCK_FRESH:-0}" = 1 ] || [ ! -f "$1" ] || sed 's/ *#.*//' "$1" | grep '==' > "$c" || true
     echo "-c $c"
   }
   main_keep=$(keep main-cuda.txt) train_keep=$(keep train-cuda.txt)  # read before the locks are rewritten
+  trap 'rm -f "${main_keep#-c }" "${train_keep#-c }"' EXIT
   # uv names the constraints file among a package's sources: that line goes, and a lone source is
   # written on the via line again, as a lock without constraints has it
   unkeep() { awk '/^    #   -c /{next} {lines[n++]=$0} END {

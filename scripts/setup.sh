@@ -114,17 +114,16 @@ case "$what" in
   main) setup_main ;;
   train) setup_train ;;
   models) setup_models ;;
-  all)  # the two environments install side by side (pip mostly waits on downloads and unpacking), then the models
+  all)  # the training environment installs beside the main one and the models (pip mostly waits on downloads)
     # (each in a background job, where a failing command still stops it: set -e is off in an `||` test)
     setup_train > "${TMPDIR:-/tmp}/w2s-setup-train.$$.log" 2>&1 &
     train_pid=$!
-    setup_main &
+    setup_models &
     main_pid=$!
     main_rc=0; wait "$main_pid" || main_rc=$?
     train_rc=0; wait "$train_pid" || train_rc=$?
     cat "${TMPDIR:-/tmp}/w2s-setup-train.$$.log"; rm -f "${TMPDIR:-/tmp}/w2s-setup-train.$$.log"
-    [ "$main_rc" = 0 ] && [ "$train_rc" = 0 ] || { echo "[setup] error: the main ($main_rc) or training ($train_rc) environment failed" >&2; exit 1; }
-    setup_models ;;
+    [ "$main_rc" = 0 ] && [ "$train_rc" = 0 ] || { echo "[setup] error: the main environment and models ($main_rc) or the training environment ($train_rc) failed" >&2; exit 1; } ;;
   driver) check_driver ;;
   *) echo "usage: bash scripts/setup.sh [main|train|models|all|driver]" >&2; exit 2 ;;
 esac

@@ -19,6 +19,8 @@ judge               how final answers are read and compared: ``minerva`` (key ex
                     OlympicArena's rule-based judge)
 pairs_per_question  stage II: 1 (GSM8K) or up to 3 (MATH, OlympicArena)
 iterations          stage I iterations in the original (GSM8K 2, MATH 1, OlympicArena 2)
+pad_to              stage I data padded with inconsistent questions to this many (the original: MATH 1,000
+                    with Gemma-2b, 2,000 with Mistral-7b; 0: not padded); the run's PAD_TO default
 train_1             whether the benchmark has train_1 gold (weak SFT) and train_2 gold (ceiling)
 templates           the original's named demonstration sets: name -> question ids in train_2
 strip_responses     stored responses stripped of white space and periods (GSM8K, MATH) or kept as
@@ -60,6 +62,7 @@ class Benchmark:
     judge: str = "minerva"
     pairs_per_question: int = 1
     iterations: int = 2
+    pad_to: int = 0
     train_1: bool = True
     templates: Mapping[str, tuple] = field(default_factory=dict)
     strip_responses: bool = True
@@ -164,7 +167,7 @@ register(Benchmark(
                "gsm8k_my_gemma_2b_icl2": (4071, 6058, 650, 4889)},
     data=("from", "hub", "demo"), description="GSM8K (train + augmented rewrites, halves; test 1,319)"))
 register(Benchmark(
-    name="math", answer_key="The answer is:", max_tokens=2048, pairs_per_question=3, iterations=1,
+    name="math", answer_key="The answer is:", max_tokens=2048, pairs_per_question=3, iterations=1, pad_to=1000,
     templates={"math_my_llama2_7b_icl": (883, 4166, 1433, 3722),
                "math_my_gemma_2b_icl": (4162, 5457, 5178, 5737),
                "math_my_mistral_7b_icl": (4162, 5457, 5178, 5737)},

@@ -92,7 +92,8 @@ class W2SRSettings(RunSettings):
     STAGE2_START: str = setting("merged", "merged: a fresh LoRA on merged M_plus (reference M_plus); continue: keep "
                                 "training the stage I adapter (the original's LLaMA-Factory 0.5; reference = base)",
                                 choices=("merged", "continue"))
-    PAD_TO: str = setting("", "MATH: pad stage I data with inconsistent questions to N (the original: 1000 / 2000)", **POSITIVE)
+    PAD_TO: str = setting("", "pad stage I data with inconsistent questions to N; 0: the strict set only (default: the "
+                          "benchmark's: MATH 1000, the original's with Gemma-2b)", pattern=r"[0-9]+", what="a number")
     DEMO_SEED: str = setting("", "the ICL demonstrations' seed (default: SEED, else 42)", pattern=r"[0-9]+", what="a number")
     DEMO_FILTER: str = setting("original", "which weak answers may be demonstrations", choices=DEMO_FILTERS)
     DEMO_IDS: str = setting("", "fixed demonstration ids instead (train_2 ids, split at spaces)")
@@ -169,6 +170,7 @@ def resolve(env: Mapping[str, str]) -> tuple[W2SRPlan | None, list[str]]:
         s = dataclasses.replace(
             s, RUN=s.RUN or str(ROOT / "runs" / f"{s.DATASET}_{models}"),
             MAX_TOKENS=s.MAX_TOKENS or str(bench.max_tokens),
+            PAD_TO="" if s.PAD_TO == "0" else s.PAD_TO or (str(bench.pad_to) if bench.pad_to else ""),
             ITER2=bench.iterations == 2 if s.ITER2 is None else s.ITER2,
             CEILING=bench.train_1 if s.CEILING is None else s.CEILING,
             DEMO_SEED=s.DEMO_SEED or s.SEED or "42", DEMO_LEVELS=s.DEMO_LEVELS or ("1 2 3" if s.DEMO else ""),

@@ -121,7 +121,8 @@ class RunSettings:
     FORCE: bool = setting(False, "1: redo every stage", kind=bool)
     REDO: tuple = setting("", "stages to redo (and every later one)", kind=list)
     STAGES: tuple = setting("", "only these stages", kind=list)
-    GPUS: str = setting("", "GPU ids, e.g. 0,1,2,3 (none: the CPU)", pattern=r"[0-9]+(,[0-9]+)*", what="GPU ids such as 0,1,2,3")
+    GPUS: str = setting("", "GPU ids, e.g. 0,1,2,3, or UUIDs as CUDA_VISIBLE_DEVICES takes them (none: the CPU)",
+                        pattern=r"[A-Za-z0-9/-]+(,[A-Za-z0-9/-]+)*", what="GPU ids such as 0,1,2,3")
     GPU_MEMORY_UTILIZATION: str = setting("", "vLLM's GPU memory share", pattern=r"0?\.[0-9]+|1(\.0*)?", what="a share from 0 to 1")
     NPROC: str = setting("", "CPU training processes (no GPUs)", pattern=r"[1-9][0-9]*", what="a positive number")
     NNODES: int = setting(1, "nodes of a multi-node training", kind=int, minimum=1, what="a positive number")

@@ -118,6 +118,8 @@ def test_w2sr_defaults_come_from_the_benchmark_and_every_bad_setting_is_named_at
     assert not errors
     s = math.settings
     assert (s.MAX_TOKENS, s.ITER2, s.CEILING, s.DEMO_SEED) == ("2048", False, True, "2")  # MATH: one stage I round
+    assert s.PAD_TO == "1000"  # MATH's stage I padding (the original's with Gemma-2b); PAD_TO=0: none
+    assert layout.resolve({"DATASET": "math", "WEAK_BASE": "/m/w", "STRONG_BASE": "/m/s", "PAD_TO": "0"})[0].settings.PAD_TO == ""
     assert math.sample_seeds == [2000, 2001, 2002] and math.config()["sample_seeds"] == [2000, 2001, 2002]
     olympic, errors = layout.resolve({"DATASET": "olympicarena", "WEAK_MODEL": "/m/w", "STRONG_BASE": "/m/s"})
     assert not errors and (olympic.settings.ITER2, olympic.settings.CEILING) == (True, False)  # no train_2 gold

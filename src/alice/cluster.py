@@ -129,7 +129,8 @@ def embed(texts: list[str], model_dir: str, instruction: str = "", batch: int = 
     """Sentence embeddings as the model's own sentence-transformers modules compute them (its pooling,
     Dense layer and normalisation: hkunlp/instructor-large, the original's, by name or as a folder;
     all-MiniLM-L6-v2; a plain transformers folder gets mean pooling). ``instruction`` goes before
-    every text and, as the INSTRUCTOR package does, its tokens are left out of the pooling."""
+    every text and, as the INSTRUCTOR package does, its tokens are left out of the pooling. Texts are
+    cut at the model's own max_seq_length (MiniLM 256 tokens; instructor-large 512, as the original)."""
     model = _encoder(str(model_dir))
     model.set_pooling_include_prompt(not instruction)
     return model.encode(list(texts), prompt=instruction or None, batch_size=batch, convert_to_numpy=True,
