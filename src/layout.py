@@ -37,7 +37,8 @@ from typing import Mapping
 
 from . import benchmarks
 from .prompts import DEMO_FILTERS
-from .settings import RunSettings, cpu_threads_default, hub_mode, hub_offline, main_for, read, setting, shell, to_json, tp_size
+from .settings import (RunSettings, cpu_threads_default, hub_mode, hub_offline, main_for, read, sample_seeds, setting, shell,
+                       to_json, tp_size)
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = r"^(WEAK_|STRONG_|DEMO_|DATA_|MERGE_|TRAIN_|PREF_|INFER_|GPU_MEM|N_SAMPLE|MAX_TOKEN|STAGE2_|PAD_TO)"
@@ -125,8 +126,7 @@ class W2SRPlan:
     @property
     def sample_seeds(self) -> list[int]:
         """M_plus's sampling seeds: one per sample, from 0 (the original's), or from 1000*SEED."""
-        first = 1000 * int(self.settings.SEED or 0)
-        return list(range(first, first + self.settings.N_SAMPLES))
+        return sample_seeds(int(self.settings.SEED or 0), self.settings.N_SAMPLES)
 
     def outputs(self) -> dict[str, list[Path]]:
         """What a redone stage removes first."""

@@ -138,6 +138,12 @@ class RunSettings:
                 if self.NNODES > 1 and not self.MASTER_ADDR else [])
 
 
+def sample_seeds(seed: int, n: int) -> list[int]:
+    """A run's sampling seeds, one per sample: 1000*SEED on (0 on without a seed, the original's), so
+    the samples of runs with other seeds never share a seed."""
+    return list(range(1000 * seed, 1000 * seed + n))
+
+
 # ------------------------------------------------------------------ facts about this machine
 def has_gpu() -> bool:
     if not shutil.which("nvidia-smi"):

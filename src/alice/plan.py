@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Mapping
 
 from ..eval.alice_answers import DATASETS, RULES
-from ..settings import RunSettings, cpu_threads_default, hub_mode, hub_offline, main_for, read, setting, shell, to_json, tp_size
+from ..settings import (RunSettings, cpu_threads_default, hub_mode, hub_offline, main_for, read, sample_seeds, setting, shell,
+                        to_json, tp_size)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = (r"^(TEACHER_|STUDENT_|MID_|SUMMARI|EMBED|N_SAMPLE|MAX_TOKEN|BASELINE|CASCADE|FINETUNE|TRAIN_|INFER_|KEEP_|LIMIT_|"
@@ -81,8 +82,7 @@ class AlicePlan:
     @property
     def sample_seeds(self) -> list[int]:
         """The teacher's (and the cascade's middle model's) sample seeds: one per sample, 1000*SEED on."""
-        first = 1000 * self.settings.SEED
-        return list(range(first, first + self.settings.N_SAMPLES))
+        return sample_seeds(self.settings.SEED, self.settings.N_SAMPLES)
 
     def trained(self, name: str, finetune: str) -> str:
         """The folder inference loads for a trained model (LoRA: its merged copy)."""
