@@ -37,12 +37,11 @@ from typing import Mapping
 
 from . import benchmarks
 from .prompts import DEMO_FILTERS
-from .settings import (RunSettings, cpu_threads_default, hub_mode, hub_offline, main_for, read, sample_seeds, setting, shell,
-                       to_json, tp_size)
+from .settings import (POSITIVE, RunSettings, cpu_threads_default, hub_mode, hub_offline, main_for, read, sample_seeds,
+                       setting, shell, to_json, tp_size)
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = r"^(WEAK_|STRONG_|DEMO_|DATA_|MERGE_|TRAIN_|PREF_|INFER_|GPU_MEM|N_SAMPLE|MAX_TOKEN|STAGE2_|PAD_TO)"
-POSITIVE = dict(pattern=r"[1-9][0-9]*", what="a positive number")
 TEMPLATES = dict(choices=("auto", "vanilla", "vanilla_bos"))
 
 # stage -> outputs (relative to the run folder; {ds} = the benchmark's name)

@@ -21,6 +21,9 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+POSITIVE = dict(pattern=r"[1-9][0-9]*", what="a positive number")  # a whole number above 0, given as text ("" = unset)
+
+
 @dataclass(frozen=True)
 class Spec:
     help: str
@@ -124,7 +127,7 @@ class RunSettings:
     GPUS: str = setting("", "GPU ids, e.g. 0,1,2,3, or UUIDs as CUDA_VISIBLE_DEVICES takes them (none: the CPU)",
                         pattern=r"[A-Za-z0-9/-]+(,[A-Za-z0-9/-]+)*", what="GPU ids such as 0,1,2,3")
     GPU_MEMORY_UTILIZATION: str = setting("", "vLLM's GPU memory share", pattern=r"0?\.[0-9]+|1(\.0*)?", what="a share from 0 to 1")
-    NPROC: str = setting("", "CPU training processes (no GPUs)", pattern=r"[1-9][0-9]*", what="a positive number")
+    NPROC: str = setting("", "CPU training processes (no GPUs)", **POSITIVE)
     NNODES: int = setting(1, "nodes of a multi-node training", kind=int, minimum=1, what="a positive number")
     NODE_RANK: int = setting(0, "this node's rank", kind=int, minimum=0, what="0 or more")
     MASTER_ADDR: str = setting("", "node 0's address (NNODES > 1)")

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Mapping
 
 from ..eval.alice_answers import DATASETS, RULES
-from ..settings import (RunSettings, cpu_threads_default, hub_mode, hub_offline, main_for, read, sample_seeds, setting, shell,
-                        to_json, tp_size)
+from ..settings import (POSITIVE, RunSettings, cpu_threads_default, hub_mode, hub_offline, main_for, read, sample_seeds,
+                        setting, shell, to_json, tp_size)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = (r"^(TEACHER_|STUDENT_|MID_|SUMMARI|EMBED|N_SAMPLE|MAX_TOKEN|BASELINE|CASCADE|FINETUNE|TRAIN_|INFER_|KEEP_|LIMIT_|"
@@ -27,7 +27,6 @@ FAMILIES = (r"^(TEACHER_|STUDENT_|MID_|SUMMARI|EMBED|N_SAMPLE|MAX_TOKEN|BASELINE
 QA_DATASETS = ("hotpotqa", "triviaqa")  # clustered by sentence embeddings
 DEFAULT_EMBEDDER = ROOT / ".cache" / "models" / "all-minilm-l6-v2"
 BASELINE_NAMES = ("w2sg_cot", "w2sg_qa", "base", "zero_shot")
-POSITIVE = dict(pattern=r"[1-9][0-9]*", what="a positive number")
 
 
 @dataclass(frozen=True)

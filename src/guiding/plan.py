@@ -20,7 +20,8 @@ from typing import Mapping
 
 import yaml
 
-from ..settings import RunSettings, cpu_threads_default, hub_mode, hub_offline, main_for, read, setting, shell, to_json, tp_size
+from ..settings import (POSITIVE, RunSettings, cpu_threads_default, hub_mode, hub_offline, main_for, read, setting,
+                        shell, to_json, tp_size)
 from .benchmarks import NAMES as BENCH_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,12 +49,12 @@ class GuidingSettings(RunSettings):
                              what="a temperature such as 0.7")
     K: int = setting(3, "samples per task", kind=int, minimum=1, what="a positive number")
     LLM_MAX_TOKENS: int = setting(8000, "tokens per teacher or judge call", kind=int, minimum=1, what="a positive number")
-    LLM_MAX_MODEL_LEN: str = setting("", "an in-process model's context", pattern=r"[1-9][0-9]*", what="a positive number")
+    LLM_MAX_MODEL_LEN: str = setting("", "an in-process model's context", **POSITIVE)
     LLM_MAX_FAILED: float = setting(0.1, "a step stops when more of its calls failed", kind=float, minimum=0, maximum=1,
                                     what="a share of a step's calls, 0 to 1")
     LLM_RETRY_FAILED: bool = setting(False, "1: send cached failures again", kind=bool)
-    API_RPM: str = setting("", "requests per minute (a remote endpoint: 80)", pattern=r"[1-9][0-9]*", what="a positive number")
-    API_CONCURRENCY: str = setting("", "requests in flight (remote 8, local 64)", pattern=r"[1-9][0-9]*", what="a positive number")
+    API_RPM: str = setting("", "requests per minute (a remote endpoint: 80)", **POSITIVE)
+    API_CONCURRENCY: str = setting("", "requests in flight (remote 8, local 64)", **POSITIVE)
     COUNTER: str = setting("bert-base-uncased", "the pool filter's token counter (none: no length filter)")
     HINT_COUNTER: str = setting("cl100k_base", "the hints' token counter")
     BANDS: str = setting("401-1000:2 1001-1600:3", "token-length bands of the pool and their minimum steps")
@@ -66,8 +67,7 @@ class GuidingSettings(RunSettings):
     SAMPLE_ALL: bool = setting(False, "1: the teacher samples every pool task", kind=bool)
     # the student and its training
     STUDENT_BASE: str = setting("", "the strong student")
-    STUDENT_TP: str = setting("", "its tensor-parallel size (default: the largest the model allows)", pattern=r"[1-9][0-9]*",
-                              what="a positive number")
+    STUDENT_TP: str = setting("", "its tensor-parallel size (default: the largest the model allows)", **POSITIVE)
     BASE_SET: str | None = setting(UNSET, "stage 1's LLaMA-Factory file (empty: no stage 1)", empty_is_unset=False)
     FINETUNE: str = setting("full", "full or LoRA fine-tuning", choices=("full", "lora"))
     TRAIN_ARGS: str = setting("", "key=value overrides of scripts/configs/guiding_sft.yaml")
@@ -84,7 +84,7 @@ class GuidingSettings(RunSettings):
                              pattern=rf"({'|'.join(BENCH_NAMES)})=.+", what="name=source with a name of " + " ".join(BENCH_NAMES))
     MAX_TOKENS: int = setting(1680, "the student's answer budget", kind=int, minimum=1, what="a positive number")
     INFER_ARGS: str = setting("", "more src.inference options")
-    LIMIT_EVAL: str = setting("", "only the first N questions of each benchmark", pattern=r"[1-9][0-9]*", what="a positive number")
+    LIMIT_EVAL: str = setting("", "only the first N questions of each benchmark", **POSITIVE)
     EVAL_JUDGE: bool = setting(False, "1: the judge also grades every response", kind=bool)
     SEED: int = setting(42, "the run's seed", kind=int)
 
